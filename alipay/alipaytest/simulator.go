@@ -1,0 +1,183 @@
+// Package alipaytest is a local Antom: it speaks Antom's signed capture, inquiryPayment and cancel
+// protocol, keeps a ledger of authorizations and captures with Antom's idempotency rules, plays
+// scripted outcomes and faults, and delivers signed notifyCapture notifications on Antom's resend
+// schedule. Use NewServer in tests, as with net/http/httptest, or run it as a process
+// (the simulator command) for the local stack.
+//
+// It never talks to a real Antom host.
+package alipaytest
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/capturekit/alipay-capture/alipay"
+)
+
+// DefaultClientID is the merchant Client-Id the simulator accepts when Config.ClientID is empty.
+const DefaultClientID = "SIM_MERCHANT"
+
+// AuthorizationWindow is how long Antom keeps a manual-capture authorization: 7 days.
+const AuthorizationWindow = 7 * 24 * time.Hour
+
+// ResendSchedule is Antom's notification resend cadence: the wait before each of the 8
+// deliveries of an unacknowledged notification (spec §5).
+var ResendSchedule = []time.Duration{0, 2 * time.Minute, 10 * time.Minute, 10 * time.Minute,
+	time.Hour, 2 * time.Hour, 6 * time.Hour, 15 * time.Hour}
+
+// Config configures a Simulator. The zero value works: keys are generated, and every
+// simulated duration is real time.
+type Config struct {
+	// ClientID is the merchant Client-Id to accept. Default DefaultClientID.
+	ClientID string
+	// MerchantPublicKey verifies requests. When nil, a merchant key pair is generated and
+	// MerchantPrivateKey returns its private half.
+	MerchantPublicKey *rsa.PublicKey
+	// AntomPrivateKey signs responses and notifications. Generated when nil.
+	AntomPrivateKey *rsa.PrivateKey
+	// NotifyURL receives notifyCapture for authorizations that name no URL of their own.
+	NotifyURL string
+	// TimeScale multiplies simulated durations: resolution delays, the resend schedule and the
+	// default 7-day authorization window. 1/3600 makes an hour a second. Default 1.
+	TimeScale float64
+	// Logger receives the simulator's log. Default: discard.
+	Logger *slog.Logger
+	// HTTPClient delivers notifications. Default: a client with a 10 s timeout.
+	HTTPClient *http.Client
+}
+
+// Simulator is a local Antom. It is an http.Handler serving Antom's API paths (production and
+// sandbox) and an admin API under /admin/. Close it to stop pending deliveries.
+type Simulator struct {
+	clientID    string
+	merchantKey *rsa.PublicKey
+	merchantPrv *rsa.PrivateKey
+	antomKey    *rsa.PrivateKey
+	notifyURL   string
+	scale       float64
+	log         *slog.Logger
+	hc          *http.Client
+	mux         *http.ServeMux
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu       sync.Mutex
+	payments map[string]*payment
+	order    []string                 // payment ids in creation order, for stable listings
+	captures map[string]*captureEntry // by captureRequestId
+}
+
+// New returns a Simulator for cfg. Key generation is its only failure.
+func New(cfg Config) (*Simulator, error) {
+	s := &Simulator{
+		clientID:  cfg.ClientID,
+		antomKey:  cfg.AntomPrivateKey,
+		notifyURL: cfg.NotifyURL,
+		scale:     cfg.TimeScale,
+		log:       cfg.Logger,
+		hc:        cfg.HTTPClient,
+		payments:  map[string]*payment{},
+		captures:  map[string]*captureEntry{},
+	}
+	if s.clientID == "" {
+		s.clientID = DefaultClientID
+	}
+	if s.scale <= 0 {
+		s.scale = 1
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.hc == nil {
+		s.hc = &http.Client{Timeout: 10 * time.Second}
+	}
+	var err error
+	if s.antomKey == nil {
+		if s.antomKey, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
+			return nil, fmt.Errorf("alipaytest: generate Antom key: %w", err)
+		}
+	}
+	s.merchantKey = cfg.MerchantPublicKey
+	if s.merchantKey == nil {
+		if s.merchantPrv, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
+			return nil, fmt.Errorf("alipaytest: generate merchant key: %w", err)
+		}
+		s.merchantKey = &s.merchantPrv.PublicKey
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.routes()
+	return s, nil
+}
+
+// ClientID returns the merchant Client-Id the simulator accepts.
+func (s *Simulator) ClientID() string { return s.clientID }
+
+// AntomPublicKey returns the public key of the simulator's Antom key, which verifies its
+// responses and notifications.
+func (s *Simulator) AntomPublicKey() *rsa.PublicKey { return &s.antomKey.PublicKey }
+
+// MerchantPrivateKey returns the generated merchant key, or nil when Config.MerchantPublicKey
+// was given.
+func (s *Simulator) MerchantPrivateKey() *rsa.PrivateKey { return s.merchantPrv }
+
+// ClientConfig returns an alipay.Config that talks to this simulator at baseURL with the
+// generated merchant key.
+func (s *Simulator) ClientConfig(baseURL string) alipay.Config {
+	return alipay.Config{
+		ClientID:       s.clientID,
+		BaseURL:        baseURL,
+		PrivateKey:     s.merchantPrv,
+		AntomPublicKey: s.AntomPublicKey(),
+	}
+}
+
+// ServeHTTP serves Antom's API and the admin API.
+func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// Close stops resolutions and notification deliveries that are still pending and waits for them.
+func (s *Simulator) Close() {
+	s.cancel()
+	s.wg.Wait()
+}
+
+// scaled converts a simulated duration to real time.
+func (s *Simulator) scaled(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * s.scale)
+}
+
+// after runs f after the real-time equivalent of simulated d, unless the simulator closes first.
+func (s *Simulator) after(d time.Duration, f func()) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		t := time.NewTimer(s.scaled(d))
+		defer t.Stop()
+		select {
+		case <-t.C:
+			f()
+		case <-s.ctx.Done():
+		}
+	}()
+}
+
+// Errors of the simulator's Go and admin API.
+var (
+	ErrUnknownPayment = errors.New("alipaytest: no such payment")
+	ErrNotProcessing  = errors.New("alipaytest: payment has no capture in process")
+)
+
+func newID(prefix string) string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return prefix + hex.EncodeToString(b)
+}

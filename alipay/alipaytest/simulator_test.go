@@ -1,0 +1,367 @@
+package alipaytest_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/capturekit/alipay-capture/alipay"
+	"github.com/capturekit/alipay-capture/alipay/alipaytest"
+)
+
+var usd10 = alipay.Amount{Currency: "USD", Value: "1000"}
+
+// receiver is a merchant notification endpoint: it verifies what arrives with Antom's public
+// key and refuses the first failFirst valid deliveries with HTTP 500.
+type receiver struct {
+	t         *testing.T
+	verifier  alipay.NotificationVerifier
+	failFirst int
+	mu        sync.Mutex
+	valid     int
+	refused   int
+	got       chan *alipay.CaptureNotification
+	srv       *httptest.Server
+}
+
+func newReceiver(t *testing.T, failFirst int) *receiver {
+	r := &receiver{t: t, failFirst: failFirst, got: make(chan *alipay.CaptureNotification, 100)}
+	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		n, err := r.verifier.Verify(req.Method, req.URL.Path, req.Header, body)
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if err != nil {
+			r.refused++
+			http.Error(w, err.Error(), http.StatusUnauthorized)
+			return
+		}
+		r.valid++
+		if r.valid <= r.failFirst {
+			http.Error(w, "try again", http.StatusInternalServerError)
+			return
+		}
+		c, err := n.Capture()
+		if err != nil {
+			t.Errorf("bad capture notification: %v", err)
+		}
+		r.got <- c
+		alipay.WriteAck(w)
+	}))
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+func (r *receiver) url() string { return r.srv.URL + "/alipay/notify" }
+
+func (r *receiver) next(t *testing.T) *alipay.CaptureNotification {
+	t.Helper()
+	select {
+	case c := <-r.got:
+		return c
+	case <-time.After(10 * time.Second):
+		t.Fatal("no notification arrived")
+		return nil
+	}
+}
+
+func (r *receiver) counts() (valid, refused int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.valid, r.refused
+}
+
+// start returns a simulator notifying rec, with scale making Antom's 24-hour resend schedule
+// last scale×24h, and a client for it.
+func start(t *testing.T, rec *receiver, scale float64) (*alipaytest.Server, *alipay.Client) {
+	t.Helper()
+	cfg := alipaytest.Config{TimeScale: scale}
+	if rec != nil {
+		cfg.NotifyURL = rec.url()
+	}
+	sim := alipaytest.NewServer(cfg)
+	t.Cleanup(sim.Close)
+	if rec != nil {
+		rec.verifier = alipay.NotificationVerifier{ClientID: sim.ClientID(), AntomPublicKey: sim.AntomPublicKey()}
+	}
+	c, err := alipay.NewClient(sim.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sim, c
+}
+
+func captureOnce(t *testing.T, sim *alipaytest.Server, c *alipay.Client, sc alipaytest.Scenario) (string, *alipay.CaptureResponse) {
+	t.Helper()
+	p, err := sim.Authorize(alipaytest.Authorization{Amount: usd10, Scenario: sc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := c.Capture(context.Background(), alipay.CaptureRequest{CaptureRequestID: "req-" + p.PaymentID, PaymentID: p.PaymentID, CaptureAmount: usd10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.PaymentID, resp
+}
+
+// waitLedger polls the simulator's ledger until ok holds: deliveries finish asynchronously.
+func waitLedger(t *testing.T, sim *alipaytest.Server, id string, ok func(alipaytest.Payment) bool) alipaytest.Payment {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		p, _ := sim.Payment(id)
+		if ok(p) {
+			return p
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ledger never reached the expected state: %+v", p)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func acked(p alipaytest.Payment) bool {
+	if len(p.Notifications) == 0 {
+		return false
+	}
+	for _, n := range p.Notifications {
+		if !n.Acked {
+			return false
+		}
+	}
+	return true
+}
+
+func TestNotifyCaptureOnSuccess(t *testing.T) {
+	rec := newReceiver(t, 0)
+	sim, c := start(t, rec, 1e-4)
+	id, resp := captureOnce(t, sim, c, alipaytest.Scenario{})
+	n := rec.next(t)
+	if !n.Succeeded() || n.PaymentID != id || n.CaptureRequestID != "req-"+id || n.CaptureID != resp.CaptureID || n.CaptureAmount != usd10 {
+		t.Fatalf("notification %+v for response %+v", n, resp)
+	}
+	p := waitLedger(t, sim, id, acked)
+	if p.Notifications[0].Attempts != 1 {
+		t.Errorf("attempts %d, want 1", p.Notifications[0].Attempts)
+	}
+}
+
+func TestNotifyAfterInProcess(t *testing.T) {
+	rec := newReceiver(t, 0)
+	sim, c := start(t, rec, 1e-4)
+	for _, to := range []string{"S", "F"} {
+		id, resp := captureOnce(t, sim, c, alipaytest.Scenario{Result: "U", ResolveTo: to, FailCode: "PROCESS_FAIL", ResolveAfter: alipaytest.Duration(10 * time.Minute)})
+		if resp.Result.ResultCode != alipay.CodeCaptureInProcess {
+			t.Fatalf("first answer %v", resp.Result)
+		}
+		n := rec.next(t)
+		if n.PaymentID != id || n.Result.ResultStatus != to {
+			t.Fatalf("notification %+v, want %s for %s", n, to, id)
+		}
+		if to == "F" && n.Result.ResultCode != "PROCESS_FAIL" {
+			t.Errorf("failure code %s", n.Result.ResultCode)
+		}
+	}
+}
+
+func TestNotifyResentUntilAcknowledged(t *testing.T) {
+	rec := newReceiver(t, 3)
+	sim, c := start(t, rec, 1e-5)
+	id, _ := captureOnce(t, sim, c, alipaytest.Scenario{})
+	rec.next(t)
+	p := waitLedger(t, sim, id, acked)
+	if p.Notifications[0].Attempts != 4 {
+		t.Errorf("attempts %d, want 4 (3 refused, then acknowledged)", p.Notifications[0].Attempts)
+	}
+}
+
+func TestNotifyGivesUpAfterAntomSchedule(t *testing.T) {
+	rec := newReceiver(t, 1000)
+	sim, c := start(t, rec, 1e-5) // 24 h 22 min of schedule in under a second
+	id, _ := captureOnce(t, sim, c, alipaytest.Scenario{})
+	p := waitLedger(t, sim, id, func(p alipaytest.Payment) bool {
+		return len(p.Notifications) == 1 && p.Notifications[0].Attempts == len(alipaytest.ResendSchedule)
+	})
+	if p.Notifications[0].Acked || p.Notifications[0].LastStatus != 500 {
+		t.Errorf("record %+v", p.Notifications[0])
+	}
+	sim.Close() // waits for the delivery goroutine: no ninth attempt may follow
+	if valid, _ := rec.counts(); valid != 8 {
+		t.Errorf("receiver saw %d deliveries, want 8", valid)
+	}
+}
+
+func TestNotifyDuplicatesAndBadSignature(t *testing.T) {
+	rec := newReceiver(t, 0)
+	sim, c := start(t, rec, 1e-4)
+	id, _ := captureOnce(t, sim, c, alipaytest.Scenario{DuplicateNotifications: 2, BadSignatureNotification: true})
+	for i := 0; i < 3; i++ {
+		if n := rec.next(t); n.PaymentID != id {
+			t.Fatalf("notification for %s", n.PaymentID)
+		}
+	}
+	p := waitLedger(t, sim, id, acked)
+	if len(p.Notifications) != 3 {
+		t.Fatalf("%d notification records, want 3", len(p.Notifications))
+	}
+	for _, n := range p.Notifications {
+		if !n.BadSignatureSent || n.Attempts != 2 {
+			t.Errorf("record %+v: want a refused forged delivery, then an acknowledged one", n)
+		}
+	}
+	if _, refused := rec.counts(); refused != 3 {
+		t.Errorf("receiver refused %d deliveries, want 3", refused)
+	}
+}
+
+func TestNoNotify(t *testing.T) {
+	rec := newReceiver(t, 0)
+	sim, c := start(t, rec, 1e-4)
+	id, _ := captureOnce(t, sim, c, alipaytest.Scenario{NoNotify: true})
+	sim.Close()
+	if p, _ := sim.Payment(id); len(p.Notifications) != 0 {
+		t.Errorf("notifications %+v", p.Notifications)
+	}
+	if valid, refused := rec.counts(); valid+refused != 0 {
+		t.Errorf("receiver got %d deliveries", valid+refused)
+	}
+}
+
+func TestBadRequestSignatureGetsUnsignedSignatureInvalid(t *testing.T) {
+	sim, _ := start(t, nil, 1)
+	body := []byte(`{"captureRequestId":"r","paymentId":"p","captureAmount":{"currency":"USD","value":"1"}}`)
+	req, _ := http.NewRequest("POST", sim.URL+alipay.PathCapture, bytes.NewReader(body))
+	req.Header.Set("Client-Id", sim.ClientID())
+	req.Header.Set("Request-Time", "1")
+	req.Header.Set("Signature", "algorithm=RSA256,keyVersion=1,signature=AAAA")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct{ Result alipay.Result }
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	if out.Result.ResultCode != alipay.CodeSignatureInvalid || resp.Header.Get("Signature") != "" {
+		t.Fatalf("result %v, signature header %q", out.Result, resp.Header.Get("Signature"))
+	}
+}
+
+func TestUnknownClientID(t *testing.T) {
+	sim, _ := start(t, nil, 1)
+	cfg := sim.Config()
+	cfg.ClientID = "SOMEONE_ELSE"
+	c, _ := alipay.NewClient(cfg)
+	resp, err := c.InquiryPayment(context.Background(), alipay.InquiryRequest{PaymentID: "x"})
+	if err != nil || resp.Result.ResultCode != alipay.CodeKeyNotFound {
+		t.Fatalf("%+v, %v", resp, err)
+	}
+}
+
+func TestAuthorizeValidates(t *testing.T) {
+	sim, _ := start(t, nil, 1)
+	for name, a := range map[string]alipaytest.Authorization{
+		"bad amount":   {Amount: alipay.Amount{Currency: "USD", Value: "1.00"}},
+		"bad result":   {Amount: usd10, Scenario: alipaytest.Scenario{Result: "X"}},
+		"bad resolve":  {Amount: usd10, Scenario: alipaytest.Scenario{Result: "U", ResolveTo: "U"}},
+		"resolve on S": {Amount: usd10, Scenario: alipaytest.Scenario{ResolveTo: "S"}},
+		"negative":     {Amount: usd10, Scenario: alipaytest.Scenario{ServerErrorCalls: -1}},
+		"long id":      {Amount: usd10, PaymentID: strings.Repeat("p", 65)},
+	} {
+		if _, err := sim.Authorize(a); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if _, err := sim.Authorize(alipaytest.Authorization{PaymentID: "dup", Amount: usd10}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sim.Authorize(alipaytest.Authorization{PaymentID: "dup", Amount: usd10}); err == nil {
+		t.Error("duplicate payment id accepted")
+	}
+}
+
+func TestDefaultExpiryIsScaledWeek(t *testing.T) {
+	sim, _ := start(t, nil, 1.0/3600) // an hour is a second
+	now := time.Now()
+	p, err := sim.Authorize(alipaytest.Authorization{Amount: usd10, AuthorizedAt: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := now.Add(168 * time.Second)
+	if d := p.AuthExpiryTime.Sub(want); d < -time.Second || d > time.Second {
+		t.Errorf("authExpiryTime %v, want about %v", p.AuthExpiryTime, want)
+	}
+}
+
+func TestAdminAPI(t *testing.T) {
+	sim, c := start(t, nil, 1)
+	post := func(path, body string) (*http.Response, []byte) {
+		resp, err := http.Post(sim.URL+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, b
+	}
+	resp, b := post("/admin/payments", `{"paymentId":"ADMIN1","amount":{"currency":"USD","value":"1000"},"scenario":{"result":"U","resolveAfter":"1h"}}`)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create: %d %s", resp.StatusCode, b)
+	}
+	var p alipaytest.Payment
+	if err := json.Unmarshal(b, &p); err != nil || p.PaymentID != "ADMIN1" || p.Scenario.Result != "U" || time.Duration(p.Scenario.ResolveAfter) != time.Hour {
+		t.Fatalf("created %+v, %v", p, err)
+	}
+	for _, bad := range []string{`{"amount":{"currency":"USD","value":"ten"}}`, `{"amount":{"currency":"USD","value":"1"},"unknown":1}`, `{`} {
+		if resp, b := post("/admin/payments", bad); resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), "error") {
+			t.Errorf("create %s: %d %s", bad, resp.StatusCode, b)
+		}
+	}
+	if resp, _ := post("/admin/payments/ADMIN1/resolve", `{"status":"S"}`); resp.StatusCode != http.StatusConflict {
+		t.Errorf("resolve with nothing in process: %d", resp.StatusCode)
+	}
+	if _, err := c.Capture(context.Background(), alipay.CaptureRequest{CaptureRequestID: "a1", PaymentID: "ADMIN1", CaptureAmount: usd10}); err != nil {
+		t.Fatal(err)
+	}
+	if resp, b := post("/admin/payments/ADMIN1/resolve", `{"status":"S"}`); resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `"capturesSucceeded":1`) {
+		t.Errorf("resolve: %d %s", resp.StatusCode, b)
+	}
+	if resp, _ := post("/admin/payments/NOPE/resolve", `{"status":"S"}`); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("resolve unknown: %d", resp.StatusCode)
+	}
+	get := func(path string) (int, []byte) {
+		resp, err := http.Get(sim.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+	if code, b := get("/admin/payments/ADMIN1"); code != 200 || !strings.Contains(string(b), `"capturesExecuted":1`) || !strings.Contains(string(b), `"state":"CAPTURED"`) {
+		t.Errorf("get: %d %s", code, b)
+	}
+	if code, _ := get("/admin/payments/NOPE"); code != 404 {
+		t.Errorf("get unknown: %d", code)
+	}
+	if code, b := get("/admin/payments"); code != 200 || !strings.Contains(string(b), "ADMIN1") {
+		t.Errorf("list: %d %s", code, b)
+	}
+	code, b := get("/admin/public-key")
+	if code != 200 {
+		t.Fatalf("public key: %d", code)
+	}
+	k, err := alipay.ParsePublicKey(string(b))
+	if err != nil || !k.Equal(sim.AntomPublicKey()) {
+		t.Errorf("public key does not parse to the simulator's: %v", err)
+	}
+	if code, _ := get("/healthz"); code != 200 {
+		t.Errorf("healthz: %d", code)
+	}
+}

@@ -1,0 +1,129 @@
+// Command simulator runs the local Antom simulator (package alipaytest) as a process, for the
+// local stack and docker-compose. It serves Antom's capture, inquiryPayment and cancel APIs,
+// signed as Antom signs them, an admin API under /admin/, and sends notifyCapture to
+// SIM_NOTIFY_URL. It is a test double: never point production traffic at it.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+
+	"github.com/capturekit/alipay-capture/alipay"
+	"github.com/capturekit/alipay-capture/alipay/alipaytest"
+)
+
+// config is read from the environment with the SIM_ prefix.
+type config struct {
+	Listen    string  `envconfig:"LISTEN" default:":8090" desc:"listen address"`
+	ClientID  string  `envconfig:"CLIENT_ID" default:"SIM_MERCHANT" desc:"merchant Client-Id to accept (set ALIPAY_CLIENT_ID of the worker to the same)"`
+	KeyDir    string  `envconfig:"KEY_DIR" default:".antomsim" desc:"folder holding the key pairs; missing keys are generated and written there"`
+	NotifyURL string  `envconfig:"NOTIFY_URL" desc:"where notifyCapture is sent, e.g. http://localhost:8080/alipay/notify"`
+	TimeScale float64 `envconfig:"TIME_SCALE" default:"1" desc:"multiplies simulated durations; 0.001 runs a week in about 10 minutes"`
+}
+
+// Key files in SIM_KEY_DIR.
+const (
+	antomPrivateFile    = "antom_private_key.pem"
+	antomPublicFile     = "antom_public_key.pem"
+	merchantPrivateFile = "merchant_private_key.pem"
+	merchantPublicFile  = "merchant_public_key.pem"
+)
+
+func main() {
+	flag.Usage = func() {
+		fmt.Fprintf(os.Stderr, "Usage: simulator\n\nRuns a local Antom (never a real one) configured by environment variables:\n\n")
+		_ = envconfig.Usage("SIM", &config{})
+		fmt.Fprintf(os.Stderr, "\nKeys in SIM_KEY_DIR: %s and %s (give the worker the merchant private key and the Antom public key), %s, %s.\n",
+			merchantPrivateFile, antomPublicFile, antomPrivateFile, merchantPublicFile)
+	}
+	flag.Parse()
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	if err := run(log); err != nil {
+		log.Error("simulator stopped", "err", err)
+		os.Exit(1)
+	}
+}
+
+func run(log *slog.Logger) error {
+	var cfg config
+	if err := envconfig.Process("SIM", &cfg); err != nil {
+		return err
+	}
+	if cfg.TimeScale <= 0 {
+		return fmt.Errorf("SIM_TIME_SCALE must be positive, got %v", cfg.TimeScale)
+	}
+	antomKey, err := loadOrCreateKey(filepath.Join(cfg.KeyDir, antomPrivateFile), filepath.Join(cfg.KeyDir, antomPublicFile))
+	if err != nil {
+		return fmt.Errorf("SIM_KEY_DIR: Antom key: %w", err)
+	}
+	merchantKey, err := loadOrCreateKey(filepath.Join(cfg.KeyDir, merchantPrivateFile), filepath.Join(cfg.KeyDir, merchantPublicFile))
+	if err != nil {
+		return fmt.Errorf("SIM_KEY_DIR: merchant key: %w", err)
+	}
+	sim, err := alipaytest.New(alipaytest.Config{
+		ClientID:          cfg.ClientID,
+		MerchantPublicKey: &merchantKey.PublicKey,
+		AntomPrivateKey:   antomKey,
+		NotifyURL:         cfg.NotifyURL,
+		TimeScale:         cfg.TimeScale,
+		Logger:            log,
+	})
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Addr: cfg.Listen, Handler: sim, ReadHeaderTimeout: 10 * time.Second}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	log.Info("Antom simulator listening", "addr", cfg.Listen, "clientId", cfg.ClientID, "keyDir", cfg.KeyDir, "notifyUrl", cfg.NotifyURL, "timeScale", cfg.TimeScale)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shut, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = srv.Shutdown(shut)
+	sim.Close()
+	return err
+}
+
+// loadOrCreateKey reads a PEM private key from privPath, or generates one and writes it and its
+// public half (publicPath), so that other processes of the local stack can read them.
+func loadOrCreateKey(privPath, publicPath string) (*rsa.PrivateKey, error) {
+	b, err := os.ReadFile(privPath)
+	if err == nil {
+		return alipay.ParsePrivateKey(string(b))
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(privPath), 0o700); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(privPath, alipay.PrivateKeyPEM(k), 0o600); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(publicPath, alipay.PublicKeyPEM(&k.PublicKey), 0o644); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
