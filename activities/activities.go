@@ -1,0 +1,143 @@
+// Package activities holds the Temporal activities of CaptureWorkflow: Capture, InquiryPayment
+// and Cancel over an alipay.Client. They map Antom's outcomes to what Temporal should do: a
+// verified answer is returned, an unknown outcome is a retryable error (the retry resends the
+// same captureRequestId), and a final refusal is a non-retryable error carrying the result code.
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/capturekit/alipay-capture/alipay"
+	"github.com/capturekit/alipay-capture/workflows"
+)
+
+// Antom is the part of alipay.Client the activities use; *alipay.Client implements it.
+type Antom interface {
+	Capture(ctx context.Context, req alipay.CaptureRequest) (*alipay.CaptureResponse, error)
+	InquiryPayment(ctx context.Context, req alipay.InquiryRequest) (*alipay.InquiryResponse, error)
+	Cancel(ctx context.Context, req alipay.CancelRequest) (*alipay.CancelResponse, error)
+}
+
+// Activities are registered with a worker as a struct, so that their names are the method names
+// (workflows.ActivityCapture, …).
+type Activities struct {
+	Antom Antom
+	// Now returns the current time; nil means time.Now. Tests set it.
+	Now func() time.Time
+}
+
+func (a *Activities) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}
+
+// Capture sends one capture request. It returns S and U answers; F answers, and calls that
+// cannot be sent or answered, are errors (see the package comment). It refuses to send at or
+// after in.NotAfter.
+func (a *Activities) Capture(ctx context.Context, in workflows.CaptureActivityInput) (workflows.CaptureActivityResult, error) {
+	if !in.NotAfter.IsZero() && !a.now().Before(in.NotAfter) {
+		return workflows.CaptureActivityResult{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("not sending capture %s: the cut-off %s has passed", in.Request.CaptureRequestID, in.NotAfter.Format(time.RFC3339)),
+			workflows.ErrTypeDeadlinePassed, nil)
+	}
+	resp, err := a.Antom.Capture(ctx, in.Request)
+	if err != nil {
+		return workflows.CaptureActivityResult{}, callError(err)
+	}
+	if err := resultError("capture", resp.Result); err != nil {
+		return workflows.CaptureActivityResult{}, err
+	}
+	return workflows.CaptureActivityResult{
+		Result:        resp.Result,
+		CaptureID:     resp.CaptureID,
+		CaptureAmount: resp.CaptureAmount,
+		CaptureTime:   resp.CaptureTime,
+	}, nil
+}
+
+// InquiryPayment looks up the payment and the CAPTURE transaction of in.CaptureRequestID.
+func (a *Activities) InquiryPayment(ctx context.Context, in workflows.InquiryActivityInput) (workflows.InquiryActivityResult, error) {
+	resp, err := a.Antom.InquiryPayment(ctx, alipay.InquiryRequest{PaymentID: in.PaymentID})
+	if err != nil {
+		return workflows.InquiryActivityResult{}, callError(err)
+	}
+	if resp.Result.ResultStatus != alipay.StatusSuccess {
+		if err := resultError("inquiryPayment", resp.Result); err != nil {
+			return workflows.InquiryActivityResult{}, err
+		}
+		// U with a wait code: Antom could not answer now.
+		return workflows.InquiryActivityResult{}, temporal.NewApplicationError("inquiryPayment: "+resp.Result.String(), workflows.ErrTypeRetrySameID)
+	}
+	out := workflows.InquiryActivityResult{PaymentStatus: resp.PaymentStatus}
+	out.AuthExpiryTime, _ = resp.AuthExpiry()
+	if t, err := alipay.ParseTime(resp.PaymentTime); err == nil {
+		out.PaymentTime = t
+	}
+	if in.CaptureRequestID != "" {
+		if tx, ok := resp.CaptureTransaction(in.CaptureRequestID); ok {
+			out.Found = true
+			out.TransactionStatus = tx.TransactionStatus
+			out.CaptureID = tx.TransactionID
+			out.CaptureAmount = tx.TransactionAmount
+			out.CaptureTime = tx.TransactionTime
+			if tx.TransactionResult != nil {
+				out.TransactionResult = *tx.TransactionResult
+			}
+		}
+	}
+	return out, nil
+}
+
+// Cancel voids the authorization. S returns its result; F is a non-retryable error.
+func (a *Activities) Cancel(ctx context.Context, in workflows.CancelActivityInput) (alipay.Result, error) {
+	resp, err := a.Antom.Cancel(ctx, alipay.CancelRequest{PaymentID: in.PaymentID})
+	if err != nil {
+		return alipay.Result{}, callError(err)
+	}
+	if resp.Result.ResultStatus == alipay.StatusUnknown {
+		// Antom asks for the same cancel again (UNKNOWN_EXCEPTION, rate limit, …).
+		return alipay.Result{}, temporal.NewApplicationError("cancel: "+resp.Result.String(), workflows.ErrTypeRetrySameID)
+	}
+	if err := resultError("cancel", resp.Result); err != nil {
+		return alipay.Result{}, err
+	}
+	return resp.Result, nil
+}
+
+// resultError maps a verified result to an activity error, or nil for S and "wait" U answers.
+func resultError(op string, r alipay.Result) error {
+	switch r.Action() {
+	case alipay.ActionDone, alipay.ActionWait:
+		return nil
+	case alipay.ActionRetry:
+		return temporal.NewApplicationError(op+": Antom asks to resend: "+r.String(), workflows.ErrTypeRetrySameID)
+	case alipay.ActionConfigFailure:
+		return temporal.NewNonRetryableApplicationError(op+": request or configuration error: "+r.String(), workflows.ErrTypeConfig, nil, r)
+	default: // business failure
+		return temporal.NewNonRetryableApplicationError(op+": refused by Antom: "+r.String(), workflows.ErrTypeRefused, nil, r)
+	}
+}
+
+// callError maps an alipay call error: unsent and unknown outcomes are retried; a rejected
+// signature is a configuration error.
+func callError(err error) error {
+	switch {
+	case errors.Is(err, alipay.ErrSignatureRejected):
+		r := alipay.Result{ResultCode: alipay.CodeSignatureInvalid, ResultStatus: alipay.StatusFail, ResultMessage: err.Error()}
+		return temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrTypeConfig, nil, r)
+	case errors.Is(err, alipay.ErrInvalidRequest):
+		r := alipay.Result{ResultCode: alipay.CodeParamIllegal, ResultStatus: alipay.StatusFail, ResultMessage: err.Error()}
+		return temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrTypeConfig, nil, r)
+	case errors.Is(err, alipay.ErrNotSent):
+		return temporal.NewApplicationError(err.Error(), workflows.ErrTypeNotSent)
+	default:
+		return temporal.NewApplicationError(err.Error(), workflows.ErrTypeOutcomeUnknown)
+	}
+}

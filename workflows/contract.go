@@ -1,0 +1,283 @@
+// Package workflows holds CaptureWorkflow, the durable capture of one Antom authorization, and
+// its contract with callers: input and result types, the workflow id, and the names of its
+// signal, query, update, search attributes and activities. Workflow code here is deterministic:
+// it uses no clock, randomness, goroutines or I/O of its own.
+package workflows
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/capturekit/alipay-capture/alipay"
+)
+
+// Names that cross process boundaries (see DESIGN.md): changing one breaks running systems.
+const (
+	// WorkflowType is the registered name of CaptureWorkflow.
+	WorkflowType = "CaptureWorkflow"
+	// DefaultTaskQueue is the task queue the worker polls unless CAPTURE_TASK_QUEUE says otherwise.
+	DefaultTaskQueue = "alipay-capture"
+	// SignalNotifyCapture carries a verified alipay.CaptureNotification to the workflow.
+	SignalNotifyCapture = "notifyCapture"
+	// QueryStatus returns a Status.
+	QueryStatus = "status"
+	// UpdateCancel voids the authorization when no capture was sent; it returns a Result.
+	UpdateCancel = "cancel"
+)
+
+// Search attribute names; the namespace must have them (Keyword, except CaptureDeadline: Datetime).
+const (
+	SearchAttrPaymentID = "AlipayPaymentId"
+	SearchAttrStatus    = "CaptureStatus"
+	SearchAttrOrderID   = "OrderId"
+	SearchAttrDeadline  = "CaptureDeadline"
+)
+
+// Typed search attribute keys for the names above.
+var (
+	AttrPaymentID = temporal.NewSearchAttributeKeyKeyword(SearchAttrPaymentID)
+	AttrStatus    = temporal.NewSearchAttributeKeyKeyword(SearchAttrStatus)
+	AttrOrderID   = temporal.NewSearchAttributeKeyKeyword(SearchAttrOrderID)
+	AttrDeadline  = temporal.NewSearchAttributeKeyTime(SearchAttrDeadline)
+)
+
+// Activity names, as registered from activities.Activities.
+const (
+	ActivityCapture        = "Capture"
+	ActivityInquiryPayment = "InquiryPayment"
+	ActivityCancel         = "Cancel"
+)
+
+// Application error types. The workflow fails with the first two; activities return the others.
+const (
+	// ErrTypeCaptureFailed: Antom refused the capture for good (details: Result).
+	ErrTypeCaptureFailed = "CaptureFailed"
+	// ErrTypeAuthorizationExpired: the deadline passed without a capture (details: Result).
+	ErrTypeAuthorizationExpired = "AuthorizationExpired"
+	// ErrTypeInvalidInput: the workflow input is unusable; nothing was sent.
+	ErrTypeInvalidInput = "InvalidInput"
+	// ErrTypeRefused: a verified F answer from Antom (details: alipay.Result). Not retryable.
+	ErrTypeRefused = "AntomRefused"
+	// ErrTypeConfig: our request or configuration is wrong (details: alipay.Result). Not retryable.
+	ErrTypeConfig = "AntomConfiguration"
+	// ErrTypeOutcomeUnknown: no trustworthy answer; retried with the same request.
+	ErrTypeOutcomeUnknown = "OutcomeUnknown"
+	// ErrTypeNotSent: the request never left; retried.
+	ErrTypeNotSent = "NotSent"
+	// ErrTypeRetrySameID: Antom asked for the same request again (UNKNOWN_EXCEPTION, rate limit).
+	ErrTypeRetrySameID = "RetrySameID"
+	// ErrTypeDeadlinePassed: the activity refused to send a capture past the cut-off. Not retryable.
+	ErrTypeDeadlinePassed = "DeadlinePassed"
+)
+
+// State is the state of a capture, also its CaptureStatus search attribute.
+type State string
+
+// The states of a capture (DESIGN.md §2).
+const (
+	StatePending   State = "PENDING"   // not yet sent (waiting for CaptureAt or the deadline lookup)
+	StateCapturing State = "CAPTURING" // capture request in flight
+	StateCaptured  State = "CAPTURED"  // money captured: final
+	StateFailed    State = "FAILED"    // Antom refused the capture: final
+	StateUnknown   State = "UNKNOWN"   // sent, outcome not yet known: waiting for notification or inquiry
+	StateExpired   State = "EXPIRED"   // the authorization lapsed without a capture: final
+	StateCancelled State = "CANCELLED" // the authorization was voided: final
+)
+
+// How a capture's outcome was learnt (Status.ResolvedBy).
+const (
+	ResolvedByResponse     = "response"
+	ResolvedByNotification = "notification"
+	ResolvedByInquiry      = "inquiry"
+	ResolvedByDeadline     = "deadline"
+	ResolvedByCancel       = "cancel"
+)
+
+// AuthorizationWindow is how long Antom holds a manual-capture authorization.
+const AuthorizationWindow = 7 * 24 * time.Hour
+
+// DefaultInquirySchedule mirrors Antom's own notification resend cadence: the waits before each
+// inquiry while a capture is UNKNOWN; the last one repeats until the deadline.
+var DefaultInquirySchedule = []time.Duration{2 * time.Minute, 10 * time.Minute, 10 * time.Minute,
+	time.Hour, 2 * time.Hour, 6 * time.Hour}
+
+// DefaultDeadlineMargin is how long before the deadline the last capture may be sent.
+const DefaultDeadlineMargin = 10 * time.Minute
+
+// DefaultCallTimeout bounds one activity attempt (one HTTP call to Antom plus overhead).
+const DefaultCallTimeout = 30 * time.Second
+
+// WorkflowID returns the id of the capture workflow of an Antom paymentId: "capture/<paymentId>".
+// One authorization, one workflow: a second start with this id cannot capture twice.
+func WorkflowID(paymentID string) string { return "capture/" + paymentID }
+
+// CaptureRequestID derives the captureRequestId of a payment's attempt-th capture: the same
+// inputs always give the same id (≤ 64 characters), so retries, restarts and replays resend it.
+// It reads "<paymentId>-cap-<attempt>" when that fits, else a SHA-256 based form.
+func CaptureRequestID(paymentID string, attempt int) string {
+	suffix := "-cap-" + strconv.Itoa(attempt)
+	if len(paymentID)+len(suffix) <= 64 {
+		return paymentID + suffix
+	}
+	sum := sha256.Sum256([]byte(paymentID))
+	return "cap-" + hex.EncodeToString(sum[:])[:48] + "-" + strconv.Itoa(attempt)
+}
+
+// Policy tunes timing; zero fields take the defaults. Tests and the local stack shrink it to run
+// a week in seconds.
+type Policy struct {
+	// InquirySchedule: waits before successive inquiries while UNKNOWN; the last repeats.
+	InquirySchedule []time.Duration `json:"inquirySchedule,omitempty"`
+	// DeadlineMargin: no capture is sent later than this before the deadline.
+	DeadlineMargin time.Duration `json:"deadlineMargin,omitempty"`
+	// CallTimeout: one activity attempt's start-to-close timeout.
+	CallTimeout time.Duration `json:"callTimeout,omitempty"`
+}
+
+// CaptureInput is the input of CaptureWorkflow.
+type CaptureInput struct {
+	// PaymentID is Antom's paymentId of the authorization (required, ≤ 64 characters).
+	PaymentID string `json:"paymentId"`
+	// Amount to capture, in minor units (required): the full authorized amount for one-time payments.
+	Amount alipay.Amount `json:"amount"`
+	// OrderID is the merchant's order, for search and display (optional).
+	OrderID string `json:"orderId,omitempty"`
+	// AuthorizedAt is when the authorization succeeded; the deadline is 7 days later.
+	AuthorizedAt time.Time `json:"authorizedAt,omitzero"`
+	// AuthExpiresAt is the exact deadline (Antom's authExpiryTime); it wins over AuthorizedAt.
+	// With neither, the workflow asks inquiryPayment.
+	AuthExpiresAt time.Time `json:"authExpiresAt,omitzero"`
+	// CaptureAt holds the capture until then (optional), e.g. a planned ship time; the cancel
+	// update can void the authorization meanwhile.
+	CaptureAt time.Time `json:"captureAt,omitzero"`
+	// Attempt numbers the logical capture (default 1). Start a new run with Attempt+1 only after
+	// a definitive F that a person decided to try again: it derives a new captureRequestId.
+	Attempt int `json:"attempt,omitempty"`
+	// IsLastCapture is passed to Antom as isLastCapture when set.
+	IsLastCapture *bool  `json:"isLastCapture,omitempty"`
+	Policy        Policy `json:"policy,omitzero"`
+}
+
+// Validate reports what is wrong with the input; the workflow fails at once on such an error.
+func (in CaptureInput) Validate() error {
+	switch {
+	case in.PaymentID == "":
+		return fmt.Errorf("paymentId is empty")
+	case len(in.PaymentID) > 64:
+		return fmt.Errorf("paymentId is %d characters, Antom allows 64", len(in.PaymentID))
+	case in.Attempt < 0:
+		return fmt.Errorf("attempt %d is negative", in.Attempt)
+	case len(in.OrderID) > 256:
+		return fmt.Errorf("orderId is longer than 256 characters")
+	}
+	if err := in.Amount.Validate(); err != nil {
+		return fmt.Errorf("amount: %w", err)
+	}
+	if !in.AuthorizedAt.IsZero() && !in.AuthExpiresAt.IsZero() && in.AuthExpiresAt.Before(in.AuthorizedAt) {
+		return fmt.Errorf("authExpiresAt %s is before authorizedAt %s", in.AuthExpiresAt.Format(time.RFC3339), in.AuthorizedAt.Format(time.RFC3339))
+	}
+	p := in.Policy
+	for i, d := range p.InquirySchedule {
+		if d <= 0 {
+			return fmt.Errorf("policy.inquirySchedule[%d] is %v; waits must be positive", i, d)
+		}
+	}
+	if p.DeadlineMargin < 0 || p.DeadlineMargin >= AuthorizationWindow {
+		return fmt.Errorf("policy.deadlineMargin %v must be between 0 and 7 days", p.DeadlineMargin)
+	}
+	if p.CallTimeout < 0 {
+		return fmt.Errorf("policy.callTimeout %v is negative", p.CallTimeout)
+	}
+	return nil
+}
+
+// withDefaults fills zero policy fields and the attempt number.
+func (in CaptureInput) withDefaults() CaptureInput {
+	if in.Attempt == 0 {
+		in.Attempt = 1
+	}
+	if len(in.Policy.InquirySchedule) == 0 {
+		in.Policy.InquirySchedule = DefaultInquirySchedule
+	}
+	if in.Policy.DeadlineMargin == 0 {
+		in.Policy.DeadlineMargin = DefaultDeadlineMargin
+	}
+	if in.Policy.CallTimeout == 0 {
+		in.Policy.CallTimeout = DefaultCallTimeout
+	}
+	return in
+}
+
+// Status is the answer of the status query: everything an operator needs about one capture.
+type Status struct {
+	State            State         `json:"state"`
+	PaymentID        string        `json:"paymentId"`
+	OrderID          string        `json:"orderId,omitempty"`
+	CaptureRequestID string        `json:"captureRequestId,omitempty"`
+	CaptureID        string        `json:"captureId,omitempty"`
+	Amount           alipay.Amount `json:"amount"`
+	CapturedAmount   alipay.Amount `json:"capturedAmount,omitzero"`
+	CaptureTime      string        `json:"captureTime,omitempty"`
+	ResultCode       string        `json:"resultCode,omitempty"`
+	ResultMessage    string        `json:"resultMessage,omitempty"`
+	Deadline         time.Time     `json:"deadline,omitzero"`
+	NextInquiryAt    time.Time     `json:"nextInquiryAt,omitzero"`
+	CaptureCalls     int           `json:"captureCalls"`
+	Inquiries        int           `json:"inquiries"`
+	ResolvedBy       string        `json:"resolvedBy,omitempty"`
+}
+
+// Result is the workflow's result when it completes (CAPTURED or CANCELLED). FAILED and EXPIRED
+// fail the workflow with an application error of type ErrTypeCaptureFailed or
+// ErrTypeAuthorizationExpired whose details hold the same Result.
+type Result = Status
+
+// Activity inputs and outputs (implemented in package activities).
+
+// CaptureActivityInput is the input of the Capture activity.
+type CaptureActivityInput struct {
+	Request alipay.CaptureRequest `json:"request"`
+	// NotAfter is the cut-off: the activity refuses to send at or after it, whatever the
+	// workflow's timers say, so that clock skew can never send a capture past the deadline.
+	NotAfter time.Time `json:"notAfter"`
+}
+
+// CaptureActivityResult is a verified S or U answer to a capture (F answers are errors).
+type CaptureActivityResult struct {
+	Result        alipay.Result `json:"result"`
+	CaptureID     string        `json:"captureId,omitempty"`
+	CaptureAmount alipay.Amount `json:"captureAmount,omitzero"`
+	CaptureTime   string        `json:"captureTime,omitempty"`
+}
+
+// InquiryActivityInput asks for a payment and, if set, the capture with CaptureRequestID.
+type InquiryActivityInput struct {
+	PaymentID        string `json:"paymentId"`
+	CaptureRequestID string `json:"captureRequestId,omitempty"`
+}
+
+// InquiryActivityResult is what the workflow needs from inquiryPayment.
+type InquiryActivityResult struct {
+	// Found is true when a CAPTURE transaction for CaptureRequestID exists.
+	Found             bool          `json:"found"`
+	TransactionStatus string        `json:"transactionStatus,omitempty"` // SUCCESS, FAIL, PROCESSING, …
+	TransactionResult alipay.Result `json:"transactionResult,omitzero"`
+	CaptureID         string        `json:"captureId,omitempty"`
+	CaptureAmount     alipay.Amount `json:"captureAmount,omitzero"`
+	CaptureTime       string        `json:"captureTime,omitempty"`
+	// AuthExpiryTime is Antom's capture deadline, zero when not reported.
+	AuthExpiryTime time.Time `json:"authExpiryTime,omitzero"`
+	// PaymentTime is when the payment was authorized, zero when not reported.
+	PaymentTime   time.Time `json:"paymentTime,omitzero"`
+	PaymentStatus string    `json:"paymentStatus,omitempty"`
+}
+
+// CancelActivityInput asks Antom to void the payment's authorization.
+type CancelActivityInput struct {
+	PaymentID string `json:"paymentId"`
+}
