@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/capturekit/alipay-capture/alipay"
 )
@@ -280,4 +282,9 @@ type InquiryActivityResult struct {
 // CancelActivityInput asks Antom to void the payment's authorization.
 type CancelActivityInput struct {
 	PaymentID string `json:"paymentId"`
+}
+
+// Register registers CaptureWorkflow with a worker (or replayer) under WorkflowType.
+func Register(r worker.WorkflowRegistry) {
+	r.RegisterWorkflowWithOptions(CaptureWorkflow, workflow.RegisterOptions{Name: WorkflowType})
 }

@@ -52,6 +52,7 @@ type run struct {
 	log           log.Logger
 	notifications workflow.ReceiveChannel
 	cutoff        time.Time // no capture is sent at or after it
+	visible       bool      // the search attributes and memo have been written once
 
 	cancelRequested bool  // set by the cancel update; the main loop serves it while PENDING
 	cancelServed    bool  // the main loop has made the cancel attempt
@@ -62,8 +63,11 @@ func (r *run) execute(ctx workflow.Context) (*Result, error) {
 	if err := r.resolveDeadline(ctx); err != nil {
 		return nil, err
 	}
-	if err := r.upsertVisibility(ctx, true); err != nil {
-		return nil, err
+	if r.in.CaptureAt.After(workflow.Now(ctx)) {
+		// Show the waiting capture as PENDING; an immediate capture shows up as CAPTURING.
+		if err := r.upsertVisibility(ctx); err != nil {
+			return nil, err
+		}
 	}
 	if done, err := r.waitUntilCaptureAt(ctx); done || err != nil {
 		return r.finish(ctx, err)
@@ -184,7 +188,7 @@ func (r *run) cancel(ctx workflow.Context) error {
 	r.st.State = StateCancelled
 	r.st.ResolvedBy = ResolvedByCancel
 	r.st.ResultCode, r.st.ResultMessage = res.ResultCode, res.ResultMessage
-	return r.upsertVisibility(ctx, false)
+	return r.upsertVisibility(ctx)
 }
 
 // sendCapture sends (or resends) the capture request and applies the answer. resolved is true
@@ -197,7 +201,7 @@ func (r *run) sendCapture(ctx workflow.Context) (resolved bool, err error) {
 	}
 	if r.st.State != StateCapturing {
 		r.st.State = StateCapturing
-		if err := r.upsertVisibility(ctx, false); err != nil {
+		if err := r.upsertVisibility(ctx); err != nil {
 			return false, err
 		}
 	}
@@ -433,7 +437,7 @@ func (r *run) enterUnknown(ctx workflow.Context, res alipay.Result) error {
 		return nil
 	}
 	r.st.State = StateUnknown
-	return r.upsertVisibility(ctx, false)
+	return r.upsertVisibility(ctx)
 }
 
 func (r *run) succeed(ctx workflow.Context, res alipay.Result, captureID string, amount alipay.Amount, at string) error {
@@ -444,13 +448,13 @@ func (r *run) succeed(ctx workflow.Context, res alipay.Result, captureID string,
 	if amount.IsZero() {
 		r.st.CapturedAmount = r.in.Amount
 	}
-	return r.upsertVisibility(ctx, false)
+	return r.upsertVisibility(ctx)
 }
 
 func (r *run) fail(ctx workflow.Context, res alipay.Result) error {
 	r.st.State = StateFailed
 	r.st.ResultCode, r.st.ResultMessage = res.ResultCode, res.ResultMessage
-	if err := r.upsertVisibility(ctx, false); err != nil {
+	if err := r.upsertVisibility(ctx); err != nil {
 		return err
 	}
 	return temporal.NewNonRetryableApplicationError(
@@ -461,7 +465,7 @@ func (r *run) expire(ctx workflow.Context, msg string, sent bool) error {
 	r.st.State = StateExpired
 	r.st.ResolvedBy = ResolvedByDeadline
 	r.st.ResultCode, r.st.ResultMessage = alipay.CodeAuthExpired, msg
-	if err := r.upsertVisibility(ctx, false); err != nil {
+	if err := r.upsertVisibility(ctx); err != nil {
 		return err
 	}
 	return temporal.NewNonRetryableApplicationError(
@@ -482,9 +486,12 @@ func (r *run) finish(ctx workflow.Context, err error) (*Result, error) {
 	return &st, nil
 }
 
-// upsertVisibility writes the search attributes (and, the first time, the memo) so that the
-// Temporal UI shows where the money stands without opening the workflow.
-func (r *run) upsertVisibility(ctx workflow.Context, first bool) error {
+// upsertVisibility writes the state's search attribute (and, the first time, the other search
+// attributes and the memo) so that the Temporal UI shows where the money stands without opening
+// the workflow.
+func (r *run) upsertVisibility(ctx workflow.Context) error {
+	first := !r.visible
+	r.visible = true
 	updates := []temporal.SearchAttributeUpdate{AttrStatus.ValueSet(string(r.st.State))}
 	if first {
 		updates = append(updates, AttrPaymentID.ValueSet(r.in.PaymentID), AttrDeadline.ValueSet(r.st.Deadline))

@@ -208,7 +208,7 @@ func TestCaptureSucceedsAtOnce(t *testing.T) {
 		t.Errorf("deadline %v, want %v", r.Deadline, want)
 	}
 	h.wantCaptureIDs(1)
-	h.wantStatuses("PENDING", "CAPTURING", "CAPTURED")
+	h.wantStatuses("CAPTURING", "CAPTURED")
 	if h.attrs[workflows.SearchAttrPaymentID] != "PAY1" || h.attrs[workflows.SearchAttrOrderID] != "ORDER-7" {
 		t.Errorf("search attributes %v", h.attrs)
 	}
@@ -233,7 +233,7 @@ func TestCaptureRefused(t *testing.T) {
 			t.Errorf("%s: status %+v", errType, st)
 		}
 		h.wantCaptureIDs(1)
-		h.wantStatuses("PENDING", "CAPTURING", "FAILED")
+		h.wantStatuses("CAPTURING", "FAILED")
 	}
 }
 
@@ -254,13 +254,13 @@ func TestUnknownThenNotification(t *testing.T) {
 			if st.State != workflows.StateCaptured || st.CaptureID != "CAP-N" || st.CaptureTime == "" {
 				t.Errorf("result %+v", st)
 			}
-			h.wantStatuses("PENDING", "CAPTURING", "UNKNOWN", "CAPTURED")
+			h.wantStatuses("CAPTURING", "UNKNOWN", "CAPTURED")
 		} else {
 			st = h.failure(workflows.ErrTypeCaptureFailed)
 			if st.State != workflows.StateFailed || st.ResultCode != "PROCESS_FAIL" {
 				t.Errorf("status %+v", st)
 			}
-			h.wantStatuses("PENDING", "CAPTURING", "UNKNOWN", "FAILED")
+			h.wantStatuses("CAPTURING", "UNKNOWN", "FAILED")
 		}
 		if st.ResolvedBy != workflows.ResolvedByNotification || st.Inquiries != 0 {
 			t.Errorf("%s: resolved by %s after %d inquiries", status, st.ResolvedBy, st.Inquiries)
@@ -381,7 +381,7 @@ func TestDuplicateAndForeignNotifications(t *testing.T) {
 	if st := h.result(); st.State != workflows.StateCaptured || st.ResolvedBy != workflows.ResolvedByNotification {
 		t.Errorf("duplicates: %+v", st)
 	}
-	h.wantStatuses("PENDING", "CAPTURING", "UNKNOWN", "CAPTURED")
+	h.wantStatuses("CAPTURING", "UNKNOWN", "CAPTURED")
 }
 
 // TestRetriesReuseTheRequestID runs the real activities against a scripted Antom: unknown
@@ -454,7 +454,9 @@ func TestInquiryFindsNoCaptureSoTheSameRequestIsResent(t *testing.T) {
 		}
 		return workflows.CaptureActivityResult{Result: resS, CaptureID: "CAP2"}, nil
 	}
-	h.inquiry = func(int) (workflows.InquiryActivityResult, error) { return workflows.InquiryActivityResult{Found: false}, nil }
+	h.inquiry = func(int) (workflows.InquiryActivityResult, error) {
+		return workflows.InquiryActivityResult{Found: false}, nil
+	}
 	h.run(input())
 	st := h.result()
 	if st.State != workflows.StateCaptured || st.CaptureCalls != 2 || st.ResolvedBy != workflows.ResolvedByResponse || st.CaptureID != "CAP2" {
@@ -497,7 +499,7 @@ func TestUnknownUntilTheDeadline(t *testing.T) {
 				if st.State != workflows.StateExpired || st.ResultCode != alipay.CodeAuthExpired {
 					t.Errorf("status %+v", st)
 				}
-				h.wantStatuses("PENDING", "CAPTURING", "UNKNOWN", "EXPIRED")
+				h.wantStatuses("CAPTURING", "UNKNOWN", "EXPIRED")
 			}
 			if st.ResolvedBy != workflows.ResolvedByDeadline || !lastAt.Equal(deadline) {
 				t.Errorf("resolved by %s, last inquiry at %v; want deadline at %v", st.ResolvedBy, lastAt, deadline)

@@ -1,0 +1,90 @@
+// Package temporaltest starts a real Temporal dev server (the Temporal CLI's
+// "server start-dev") for tests of the whole system, with this project's search attributes
+// registered. The CLI binary is built by scripts/temporal-cli; nothing is downloaded at test time.
+package temporaltest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/capturekit/alipay-capture/workflows"
+)
+
+// EnvCLI names the environment variable that points at the temporal binary.
+const EnvCLI = "TEMPORAL_CLI"
+
+// CLIPath returns the temporal binary: $TEMPORAL_CLI, else the cache path scripts/temporal-cli
+// builds to, else "temporal" on PATH.
+func CLIPath() (string, error) {
+	if p := os.Getenv(EnvCLI); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			return "", fmt.Errorf("%s=%s: %w", EnvCLI, p, err)
+		}
+		return p, nil
+	}
+	if dir, err := os.UserCacheDir(); err == nil {
+		p := filepath.Join(dir, "alipay-capture", "bin", "temporal")
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	if p, err := exec.LookPath("temporal"); err == nil {
+		return p, nil
+	}
+	return "", errors.New("temporal CLI not found: run scripts/temporal-cli (builds it once into the user cache) or set " + EnvCLI)
+}
+
+// SearchAttributes are the search attributes CaptureWorkflow needs, for registration.
+func SearchAttributes() temporal.SearchAttributes {
+	return temporal.NewSearchAttributes(
+		workflows.AttrPaymentID.ValueSet(""),
+		workflows.AttrStatus.ValueSet(""),
+		workflows.AttrOrderID.ValueSet(""),
+		workflows.AttrDeadline.ValueSet(time.Time{}),
+	)
+}
+
+// Server is a running dev server and a client connected to it.
+type Server struct {
+	Client  client.Client
+	Address string
+	dev     *testsuite.DevServer
+}
+
+// Start starts a dev server on a free loopback port and stops it when the test ends. A test that
+// needs Temporal fails (it is not skipped) when the CLI cannot be found.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	path, err := CLIPath()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dev, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
+		ExistingPath:     path,
+		LogLevel:         "error",
+		SearchAttributes: SearchAttributes(),
+		ClientOptions:    &client.Options{Logger: log.NewStructuredLogger(slog.New(slog.DiscardHandler))},
+		Stdout:           io.Discard,
+		Stderr:           io.Discard,
+	})
+	if err != nil {
+		t.Fatalf("start Temporal dev server (%s): %v", path, err)
+	}
+	t.Cleanup(func() { _ = dev.Stop() })
+	return &Server{Client: dev.Client(), Address: dev.FrontendHostPort(), dev: dev}
+}
