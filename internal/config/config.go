@@ -1,0 +1,134 @@
+// Package config reads the processes' configuration from the environment (DESIGN.md §3) with
+// envconfig, and turns it into a Temporal client and an Antom client. Every error names the
+// variable at fault and what is wrong with it; no secret is ever echoed.
+package config
+
+import (
+	"crypto/rsa"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/log"
+
+	"github.com/capturekit/alipay-capture/alipay"
+)
+
+// Temporal is how a process reaches Temporal.
+type Temporal struct {
+	Address     string `envconfig:"TEMPORAL_ADDRESS" default:"localhost:7233" desc:"host:port of the Temporal frontend"`
+	Namespace   string `envconfig:"TEMPORAL_NAMESPACE" default:"default" desc:"Temporal namespace"`
+	TLSCertFile string `envconfig:"TEMPORAL_TLS_CERT_FILE" desc:"client certificate for mTLS (with TEMPORAL_TLS_KEY_FILE)"`
+	TLSKeyFile  string `envconfig:"TEMPORAL_TLS_KEY_FILE" desc:"client key for mTLS"`
+	APIKey      string `envconfig:"TEMPORAL_API_KEY" desc:"API key (e.g. Temporal Cloud); implies TLS"`
+}
+
+// ClientOptions returns client options for t, logging through logger.
+func (t Temporal) ClientOptions(logger *slog.Logger) (client.Options, error) {
+	o := client.Options{HostPort: t.Address, Namespace: t.Namespace}
+	if logger != nil {
+		o.Logger = log.NewStructuredLogger(logger)
+	}
+	if (t.TLSCertFile == "") != (t.TLSKeyFile == "") {
+		return o, fmt.Errorf("TEMPORAL_TLS_CERT_FILE and TEMPORAL_TLS_KEY_FILE must be set together")
+	}
+	if t.TLSCertFile != "" {
+		cert, err := tls.LoadX509KeyPair(t.TLSCertFile, t.TLSKeyFile)
+		if err != nil {
+			return o, fmt.Errorf("TEMPORAL_TLS_CERT_FILE/TEMPORAL_TLS_KEY_FILE: %w", err)
+		}
+		o.ConnectionOptions.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	if t.APIKey != "" {
+		o.Credentials = client.NewAPIKeyStaticCredentials(t.APIKey)
+		if o.ConnectionOptions.TLS == nil {
+			o.ConnectionOptions.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+	}
+	return o, nil
+}
+
+// Alipay is the merchant's Antom identity and keys. Keys come inline or from files, as PEM or bare
+// base64.
+type Alipay struct {
+	ClientID       string `envconfig:"ALIPAY_CLIENT_ID" desc:"Antom Client-Id (a SANDBOX_ prefix selects sandbox paths)"`
+	BaseURL        string `envconfig:"ALIPAY_BASE_URL" default:"https://open-sea-global.alipay.com" desc:"Antom host of your region, or the simulator's URL"`
+	PrivateKey     string `envconfig:"ALIPAY_PRIVATE_KEY" desc:"merchant private key, PEM or base64 (or ALIPAY_PRIVATE_KEY_FILE)"`
+	PrivateKeyFile string `envconfig:"ALIPAY_PRIVATE_KEY_FILE" desc:"file holding the merchant private key"`
+	PublicKey      string `envconfig:"ALIPAY_PUBLIC_KEY" desc:"Antom public key, PEM or base64 (or ALIPAY_PUBLIC_KEY_FILE)"`
+	PublicKeyFile  string `envconfig:"ALIPAY_PUBLIC_KEY_FILE" desc:"file holding the Antom public key"`
+}
+
+// RequireClientID reports a missing ALIPAY_CLIENT_ID.
+func (a Alipay) RequireClientID() error {
+	if strings.TrimSpace(a.ClientID) == "" {
+		return fmt.Errorf("ALIPAY_CLIENT_ID is not set: give the Client-Id from the Antom dashboard")
+	}
+	return nil
+}
+
+// MerchantKey parses the merchant private key.
+func (a Alipay) MerchantKey() (*rsa.PrivateKey, error) {
+	s, name, err := keyText("ALIPAY_PRIVATE_KEY", a.PrivateKey, a.PrivateKeyFile)
+	if err != nil {
+		return nil, err
+	}
+	k, err := alipay.ParsePrivateKey(s)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return k, nil
+}
+
+// AntomKey parses Antom's public key.
+func (a Alipay) AntomKey() (*rsa.PublicKey, error) {
+	s, name, err := keyText("ALIPAY_PUBLIC_KEY", a.PublicKey, a.PublicKeyFile)
+	if err != nil {
+		return nil, err
+	}
+	k, err := alipay.ParsePublicKey(s)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return k, nil
+}
+
+// Client builds the Antom client from the configuration.
+func (a Alipay) Client() (*alipay.Client, error) {
+	if err := a.RequireClientID(); err != nil {
+		return nil, err
+	}
+	priv, err := a.MerchantKey()
+	if err != nil {
+		return nil, err
+	}
+	pub, err := a.AntomKey()
+	if err != nil {
+		return nil, err
+	}
+	c, err := alipay.NewClient(alipay.Config{ClientID: a.ClientID, BaseURL: a.BaseURL, PrivateKey: priv, AntomPublicKey: pub})
+	if err != nil {
+		return nil, fmt.Errorf("ALIPAY_BASE_URL or ALIPAY_CLIENT_ID: %w", err)
+	}
+	return c, nil
+}
+
+// keyText returns the key from VAR or VAR_FILE, and the name of the variable it came from.
+func keyText(name, inline, file string) (string, string, error) {
+	switch {
+	case inline != "" && file != "":
+		return "", "", fmt.Errorf("%s and %s_FILE are both set; set one", name, name)
+	case inline != "":
+		return inline, name, nil
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", "", fmt.Errorf("%s_FILE: %w", name, err)
+		}
+		return string(b), name + "_FILE (" + file + ")", nil
+	}
+	return "", "", fmt.Errorf("%s (or %s_FILE) is not set", name, name)
+}

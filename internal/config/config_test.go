@@ -1,0 +1,76 @@
+package config
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kelseyhightower/envconfig"
+
+	"github.com/capturekit/alipay-capture/alipay"
+)
+
+func TestAlipayErrorsNameTheVariable(t *testing.T) {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	pubFile := filepath.Join(dir, "antom.pem")
+	if err := os.WriteFile(pubFile, alipay.PublicKeyPEM(&k.PublicKey), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	good := Alipay{ClientID: "C", BaseURL: "http://127.0.0.1:1", PrivateKey: alipay.EncodePrivateKey(k), PublicKeyFile: pubFile}
+	if _, err := good.Client(); err != nil {
+		t.Fatalf("good config: %v", err)
+	}
+	tests := []struct {
+		mod  func(*Alipay)
+		want string
+	}{
+		{func(a *Alipay) { a.ClientID = "" }, "ALIPAY_CLIENT_ID"},
+		{func(a *Alipay) { a.PrivateKey = "" }, "ALIPAY_PRIVATE_KEY (or ALIPAY_PRIVATE_KEY_FILE) is not set"},
+		{func(a *Alipay) { a.PrivateKey = "nonsense" }, "ALIPAY_PRIVATE_KEY: invalid key"},
+		{func(a *Alipay) { a.PrivateKeyFile = "/x" }, "ALIPAY_PRIVATE_KEY and ALIPAY_PRIVATE_KEY_FILE are both set"},
+		{func(a *Alipay) { a.PublicKeyFile = filepath.Join(dir, "missing.pem") }, "ALIPAY_PUBLIC_KEY_FILE"},
+		{func(a *Alipay) { a.PublicKeyFile, a.PublicKey = "", alipay.EncodePrivateKey(k) }, "ALIPAY_PUBLIC_KEY: invalid key"},
+		{func(a *Alipay) { a.BaseURL = "ftp://x" }, "ALIPAY_BASE_URL"},
+	}
+	for _, tt := range tests {
+		a := good
+		tt.mod(&a)
+		_, err := a.Client()
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("err = %v, want it to mention %q", err, tt.want)
+		}
+		if err != nil && strings.Contains(err.Error(), alipay.EncodePrivateKey(k)[:40]) {
+			t.Errorf("error echoes key material: %v", err)
+		}
+	}
+}
+
+func TestTemporalFromEnvironment(t *testing.T) {
+	t.Setenv("TEMPORAL_ADDRESS", "temporal.example:7233")
+	t.Setenv("TEMPORAL_NAMESPACE", "payments")
+	t.Setenv("TEMPORAL_API_KEY", "secret")
+	var s struct{ Temporal }
+	if err := envconfig.Process("", &s); err != nil {
+		t.Fatal(err)
+	}
+	o, err := s.ClientOptions(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.HostPort != "temporal.example:7233" || o.Namespace != "payments" || o.Credentials == nil || o.ConnectionOptions.TLS == nil {
+		t.Errorf("options %+v", o)
+	}
+	if _, err := (Temporal{TLSCertFile: "a"}).ClientOptions(nil); err == nil || !strings.Contains(err.Error(), "TEMPORAL_TLS_KEY_FILE") {
+		t.Errorf("half mTLS: %v", err)
+	}
+	if _, err := (Temporal{TLSCertFile: "/nope", TLSKeyFile: "/nope"}).ClientOptions(nil); err == nil || !strings.Contains(err.Error(), "TEMPORAL_TLS_CERT_FILE") {
+		t.Errorf("missing cert: %v", err)
+	}
+}

@@ -1,0 +1,100 @@
+// Command webhook receives Antom's notifications (DESIGN.md §4): it verifies them, signals the
+// capture workflows, and acknowledges only what Temporal accepted. Configuration comes from the
+// environment; run with --help for the list.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+	"go.temporal.io/sdk/client"
+
+	"github.com/capturekit/alipay-capture/alipay"
+	"github.com/capturekit/alipay-capture/internal/config"
+	"github.com/capturekit/alipay-capture/webhook/receiver"
+)
+
+type settings struct {
+	config.Temporal
+	config.Alipay
+	Listen     string `envconfig:"WEBHOOK_LISTEN" default:":8080" desc:"listen address"`
+	Path       string `envconfig:"WEBHOOK_PATH" default:"/alipay/notify" desc:"notification path, as Antom signs it"`
+	ForwardURL string `envconfig:"WEBHOOK_FORWARD_URL" desc:"where notifications of other types are relayed"`
+}
+
+func main() {
+	flag.Usage = func() {
+		fmt.Fprintln(os.Stderr, "Usage: webhook\n\nReceives Antom notifications and signals capture workflows. Environment:")
+		_ = envconfig.Usagef("", &settings{}, os.Stderr, envconfig.DefaultListFormat)
+	}
+	flag.Parse()
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	if err := run(log); err != nil {
+		log.Error("webhook stopped", "err", err)
+		os.Exit(1)
+	}
+}
+
+func run(log *slog.Logger) error {
+	var s settings
+	if err := envconfig.Process("", &s); err != nil {
+		return err
+	}
+	if !strings.HasPrefix(s.Path, "/") {
+		return fmt.Errorf("WEBHOOK_PATH %q must start with /", s.Path)
+	}
+	if err := s.Alipay.RequireClientID(); err != nil {
+		return err
+	}
+	antomKey, err := s.Alipay.AntomKey()
+	if err != nil {
+		return err
+	}
+	opts, err := s.Temporal.ClientOptions(log)
+	if err != nil {
+		return err
+	}
+	// Lazy: the receiver starts even while Temporal is down and answers 5xx, so Antom resends.
+	tc, err := client.NewLazyClient(opts)
+	if err != nil {
+		return fmt.Errorf("TEMPORAL_ADDRESS %q: %w", s.Temporal.Address, err)
+	}
+	defer tc.Close()
+	h := &receiver.Handler{
+		Verifier:   alipay.NotificationVerifier{ClientID: s.Alipay.ClientID, AntomPublicKey: antomKey},
+		Path:       s.Path,
+		Temporal:   tc,
+		ForwardURL: s.ForwardURL,
+		Logger:     log,
+	}
+	srv := &http.Server{
+		Addr: s.Listen, Handler: receiver.Routes(h),
+		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	log.Info("webhook listening", "addr", s.Listen, "path", s.Path, "temporal", s.Temporal.Address, "namespace", s.Temporal.Namespace, "forward", s.ForwardURL != "")
+	select {
+	case err := <-errc:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return fmt.Errorf("WEBHOOK_LISTEN %q: %w", s.Listen, err)
+	case <-ctx.Done():
+	}
+	shut, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	return srv.Shutdown(shut)
+}
