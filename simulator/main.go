@@ -5,7 +5,6 @@
 package main
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"errors"
@@ -14,15 +13,14 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
 
 	"github.com/capturekit/alipay-capture/alipay"
 	"github.com/capturekit/alipay-capture/alipay/alipaytest"
+	"github.com/capturekit/alipay-capture/internal/lifecycle"
 )
 
 // config is read from the environment with the SIM_ prefix.
@@ -85,21 +83,10 @@ func run(log *slog.Logger) error {
 		return err
 	}
 	srv := &http.Server{Addr: cfg.Listen, Handler: sim, ReadHeaderTimeout: 10 * time.Second}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	log.Info("Antom simulator listening", "addr", cfg.Listen, "clientId", cfg.ClientID, "keyDir", cfg.KeyDir, "notifyUrl", cfg.NotifyURL, "timeScale", cfg.TimeScale)
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shut, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	err = srv.Shutdown(shut)
-	sim.Close()
-	return err
+	defer sim.Close()
+	return lifecycle.Serve(srv, func() {
+		log.Info("Antom simulator listening", "addr", cfg.Listen, "clientId", cfg.ClientID, "keyDir", cfg.KeyDir, "notifyUrl", cfg.NotifyURL, "timeScale", cfg.TimeScale)
+	})
 }
 
 // loadOrCreateKey reads a PEM private key from privPath, or generates one and writes it and its

@@ -4,16 +4,12 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
@@ -21,6 +17,7 @@ import (
 
 	"github.com/capturekit/alipay-capture/alipay"
 	"github.com/capturekit/alipay-capture/internal/config"
+	"github.com/capturekit/alipay-capture/internal/lifecycle"
 	"github.com/capturekit/alipay-capture/webhook/receiver"
 )
 
@@ -81,20 +78,11 @@ func run(log *slog.Logger) error {
 		Addr: s.Listen, Handler: receiver.Routes(h),
 		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	log.Info("webhook listening", "addr", s.Listen, "path", s.Path, "temporal", s.Temporal.Address, "namespace", s.Temporal.Namespace, "forward", s.ForwardURL != "")
-	select {
-	case err := <-errc:
-		if errors.Is(err, http.ErrServerClosed) {
-			return nil
-		}
+	err = lifecycle.Serve(srv, func() {
+		log.Info("webhook listening", "addr", s.Listen, "path", s.Path, "temporal", s.Temporal.Address, "namespace", s.Temporal.Namespace, "forward", s.ForwardURL != "")
+	})
+	if err != nil {
 		return fmt.Errorf("WEBHOOK_LISTEN %q: %w", s.Listen, err)
-	case <-ctx.Done():
 	}
-	shut, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	return srv.Shutdown(shut)
+	return nil
 }
