@@ -72,26 +72,24 @@ func (a Alipay) RequireClientID() error {
 
 // MerchantKey parses the merchant private key.
 func (a Alipay) MerchantKey() (*rsa.PrivateKey, error) {
-	s, name, err := keyText("ALIPAY_PRIVATE_KEY", a.PrivateKey, a.PrivateKeyFile)
-	if err != nil {
-		return nil, err
-	}
-	k, err := alipay.ParsePrivateKey(s)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	return k, nil
+	return parseKey("ALIPAY_PRIVATE_KEY", a.PrivateKey, a.PrivateKeyFile, alipay.ParsePrivateKey)
 }
 
 // AntomKey parses Antom's public key.
 func (a Alipay) AntomKey() (*rsa.PublicKey, error) {
-	s, name, err := keyText("ALIPAY_PUBLIC_KEY", a.PublicKey, a.PublicKeyFile)
+	return parseKey("ALIPAY_PUBLIC_KEY", a.PublicKey, a.PublicKeyFile, alipay.ParsePublicKey)
+}
+
+// parseKey parses the key given in VAR or VAR_FILE; errors name the variable.
+func parseKey[K any](name, inline, file string, parse func(string) (K, error)) (K, error) {
+	var zero K
+	s, from, err := keyText(name, inline, file)
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
-	k, err := alipay.ParsePublicKey(s)
+	k, err := parse(s)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return zero, fmt.Errorf("%s: %w", from, err)
 	}
 	return k, nil
 }
