@@ -18,6 +18,7 @@ import (
 	"github.com/capturekit/alipay-capture/alipay"
 	"github.com/capturekit/alipay-capture/internal/config"
 	"github.com/capturekit/alipay-capture/internal/lifecycle"
+	"github.com/capturekit/alipay-capture/internal/metrics"
 	"github.com/capturekit/alipay-capture/webhook/receiver"
 )
 
@@ -57,10 +58,15 @@ func run(log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	reg, err := metrics.New(log)
+	if err != nil {
+		return err
+	}
 	opts, err := s.Temporal.ClientOptions(log)
 	if err != nil {
 		return err
 	}
+	opts.MetricsHandler = reg.Temporal
 	// Lazy: the receiver starts even while Temporal is down and answers 5xx, so Antom resends.
 	tc, err := client.NewLazyClient(opts)
 	if err != nil {
@@ -73,9 +79,12 @@ func run(log *slog.Logger) error {
 		Temporal:   tc,
 		ForwardURL: s.ForwardURL,
 		Logger:     log,
+		Metrics:    receiver.NewMetrics(reg.Prometheus),
 	}
+	mux := receiver.Routes(h)
+	mux.Handle("GET /metrics", reg.Handler())
 	srv := &http.Server{
-		Addr: s.Listen, Handler: receiver.Routes(h),
+		Addr: s.Listen, Handler: mux,
 		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
 	}
 	err = lifecycle.Serve(srv, func() {

@@ -46,6 +46,8 @@ type Handler struct {
 	SignalTimeout time.Duration
 	// Logger receives one line per notification. Default slog.Default().
 	Logger *slog.Logger
+	// Metrics, if set, counts notifications by outcome.
+	Metrics *Metrics
 }
 
 // Routes returns a mux serving h on POST h.Path and a liveness probe on GET /healthz.
@@ -65,6 +67,7 @@ func (h *Handler) log() *slog.Logger {
 
 // ServeHTTP handles one notification.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	log := h.log().With("remote", r.RemoteAddr)
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
@@ -76,6 +79,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			log.Warn("notification refused", "reason", "too_large", "limit", MaxBody)
+			h.Metrics.refusedFor("too_large")
 			http.Error(w, "notification larger than 1 MiB", http.StatusRequestEntityTooLarge)
 			return
 		}
@@ -87,10 +91,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		reason := alipay.RefusalReason(err)
 		log.Warn("notification refused", "reason", reason, "err", err)
+		h.Metrics.refusedFor(reason)
 		http.Error(w, "notification refused: "+reason, http.StatusUnauthorized)
 		return
 	}
 	log = log.With("notifyType", n.NotifyType, "paymentId", n.PaymentID)
+	h.Metrics.receivedType(n.NotifyType)
 	if n.NotifyType != alipay.NotifyTypeCaptureResult {
 		h.relay(w, r, n, body, log)
 		return
@@ -98,6 +104,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c, err := n.Capture()
 	if err != nil {
 		log.Error("capture notification is malformed", "err", err)
+		h.Metrics.refusedFor("malformed")
 		http.Error(w, "malformed capture notification", http.StatusBadRequest)
 		return
 	}
@@ -113,12 +120,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case err == nil:
 		log.Info("capture notification signalled")
+		h.Metrics.signalledResult(c.Result.ResultStatus, start)
 	case errors.As(err, &notFound):
 		// No running capture for it: never started here, or already finished. Resending would
 		// not change that, so acknowledge and leave a trace.
 		log.Warn("capture notification for no running workflow; acknowledged", "workflowId", workflows.WorkflowID(c.PaymentID), "err", err)
+		h.Metrics.orphan(start)
 	default:
 		log.Error("capture notification not signalled; Antom will resend", "err", err)
+		h.Metrics.signalFailure()
 		http.Error(w, "temporarily unable to record the notification", http.StatusServiceUnavailable)
 		return
 	}
@@ -129,6 +139,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) relay(w http.ResponseWriter, r *http.Request, n *alipay.Notification, body []byte, log *slog.Logger) {
 	if h.ForwardURL == "" {
 		log.Error("notification type not handled here and WEBHOOK_FORWARD_URL is not set; refused so that Antom resends")
+		h.Metrics.refusedFor("unhandled_type")
 		http.Error(w, fmt.Sprintf("notifyType %s is not handled by this receiver", n.NotifyType), http.StatusNotImplemented)
 		return
 	}
@@ -161,4 +172,5 @@ func (h *Handler) relay(w http.ResponseWriter, r *http.Request, n *alipay.Notifi
 	w.WriteHeader(resp.StatusCode)
 	_, _ = w.Write(out)
 	log.Info("notification relayed", "status", resp.StatusCode)
+	h.Metrics.relayedStatus(resp.StatusCode)
 }

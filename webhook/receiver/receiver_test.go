@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/api/serviceerror"
 
 	"github.com/capturekit/alipay-capture/alipay"
@@ -58,13 +59,36 @@ type stack struct {
 	srv      *httptest.Server
 	client   *alipay.Client
 	antomKey *rsa.PrivateKey
+	metrics  *prometheus.Registry
+}
+
+// metric returns the value of the named counter with the given label value ("" for none).
+func (s *stack) metric(t *testing.T, name, label string) float64 {
+	t.Helper()
+	families, err := s.metrics.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			if label == "" || (len(m.GetLabel()) > 0 && m.GetLabel()[0].GetValue() == label) {
+				sum += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return sum
 }
 
 func newStack(t *testing.T, forward string, errs ...error) *stack {
 	t.Helper()
 	s := &stack{temporal: &fakeTemporal{errs: errs}}
+	s.metrics = prometheus.NewRegistry()
 	s.handler = &receiver.Handler{Path: "/alipay/notify", Temporal: s.temporal, ForwardURL: forward,
-		Logger: slog.New(slog.DiscardHandler)}
+		Logger: slog.New(slog.DiscardHandler), Metrics: receiver.NewMetrics(s.metrics)}
 	s.srv = httptest.NewServer(receiver.Routes(s.handler))
 	t.Cleanup(s.srv.Close)
 	var err error
@@ -137,6 +161,13 @@ func TestForgedNotificationIsRefusedAndNotSignalled(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized || s.temporal.calls != 1 {
 		t.Errorf("unsigned: %d, %d signal calls", resp.StatusCode, s.temporal.calls)
 	}
+	if bad, malformed := s.metric(t, "alipay_capture_notifications_refused_total", "bad_signature"),
+		s.metric(t, "alipay_capture_notifications_refused_total", "malformed"); bad != 1 || malformed != 1 {
+		t.Errorf("refused{bad_signature} = %v and {malformed} = %v, want 1 each (the forged delivery; the post without headers)", bad, malformed)
+	}
+	if got := s.metric(t, "alipay_capture_notifications_signalled_total", "S"); got != 1 {
+		t.Errorf("signalled{S} = %v, want 1", got)
+	}
 }
 
 func TestTemporalUnavailableMeans5xxAndAntomResends(t *testing.T) {
@@ -148,6 +179,9 @@ func TestTemporalUnavailableMeans5xxAndAntomResends(t *testing.T) {
 	if len(s.temporal.signals) != 1 {
 		t.Errorf("%d signals recorded", len(s.temporal.signals))
 	}
+	if got := s.metric(t, "alipay_capture_notifications_signal_failed_total", ""); got != 2 {
+		t.Errorf("signal_failed = %v, want 2", got)
+	}
 }
 
 func TestNotificationForNoRunningWorkflowIsAcknowledged(t *testing.T) {
@@ -155,6 +189,9 @@ func TestNotificationForNoRunningWorkflowIsAcknowledged(t *testing.T) {
 	p := s.captureAndWait(t, alipaytest.Scenario{}, acked)
 	if p.Notifications[0].Attempts != 1 {
 		t.Errorf("attempts %d: a finished workflow must not cause resends", p.Notifications[0].Attempts)
+	}
+	if got := s.metric(t, "alipay_capture_notifications_orphaned_total", ""); got != 1 {
+		t.Errorf("orphaned = %v, want 1", got)
 	}
 }
 

@@ -1,0 +1,80 @@
+package receiver
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics counts what the receiver does with notifications. A nil *Metrics records nothing.
+type Metrics struct {
+	received     *prometheus.CounterVec
+	refused      *prometheus.CounterVec
+	signalled    *prometheus.CounterVec
+	signalFailed prometheus.Counter
+	orphaned     prometheus.Counter
+	relayed      *prometheus.CounterVec
+	ackSeconds   prometheus.Histogram
+}
+
+// NewMetrics registers the receiver's metrics with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		received: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "alipay_capture_notifications_received_total",
+			Help: "Verified notifications received, by notifyType."}, []string{"notify_type"}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "alipay_capture_notifications_refused_total",
+			Help: "Notifications refused, by reason (bad_signature, client_id, malformed, too_large, unhandled_type)."}, []string{"reason"}),
+		signalled: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "alipay_capture_notifications_signalled_total",
+			Help: "Capture notifications handed to their workflow, by result status (S, F)."}, []string{"result"}),
+		signalFailed: prometheus.NewCounter(prometheus.CounterOpts{Name: "alipay_capture_notifications_signal_failed_total",
+			Help: "Capture notifications answered 5xx because Temporal did not take the signal (Antom resends)."}),
+		orphaned: prometheus.NewCounter(prometheus.CounterOpts{Name: "alipay_capture_notifications_orphaned_total",
+			Help: "Capture notifications for no running workflow (unknown or finished), acknowledged."}),
+		relayed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "alipay_capture_notifications_relayed_total",
+			Help: "Notifications of other types relayed to WEBHOOK_FORWARD_URL, by downstream HTTP status."}, []string{"status"}),
+		ackSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "alipay_capture_notification_ack_seconds",
+			Help:    "Time from receiving a capture notification to acknowledging it.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}}),
+	}
+	reg.MustRegister(m.received, m.refused, m.signalled, m.signalFailed, m.orphaned, m.relayed, m.ackSeconds)
+	return m
+}
+
+func (m *Metrics) receivedType(t string) {
+	if m != nil {
+		m.received.WithLabelValues(t).Inc()
+	}
+}
+
+func (m *Metrics) refusedFor(reason string) {
+	if m != nil {
+		m.refused.WithLabelValues(reason).Inc()
+	}
+}
+
+func (m *Metrics) signalledResult(status string, start time.Time) {
+	if m != nil {
+		m.signalled.WithLabelValues(status).Inc()
+		m.ackSeconds.Observe(time.Since(start).Seconds())
+	}
+}
+
+func (m *Metrics) orphan(start time.Time) {
+	if m != nil {
+		m.orphaned.Inc()
+		m.ackSeconds.Observe(time.Since(start).Seconds())
+	}
+}
+
+func (m *Metrics) signalFailure() {
+	if m != nil {
+		m.signalFailed.Inc()
+	}
+}
+
+func (m *Metrics) relayedStatus(code int) {
+	if m != nil {
+		m.relayed.WithLabelValues(strconv.Itoa(code)).Inc()
+	}
+}

@@ -1,0 +1,99 @@
+// Command worker hosts CaptureWorkflow and its activities. It reads its configuration from the
+// environment (run with --help), refuses to start on bad configuration or a namespace without the
+// search attributes, logs JSON, serves Prometheus metrics, and on SIGINT or SIGTERM stops polling
+// and lets running activities finish.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/capturekit/alipay-capture/activities"
+	"github.com/capturekit/alipay-capture/internal/config"
+	"github.com/capturekit/alipay-capture/internal/metrics"
+	"github.com/capturekit/alipay-capture/internal/namespace"
+	"github.com/capturekit/alipay-capture/workflows"
+)
+
+type settings struct {
+	config.Temporal
+	config.Alipay
+	TaskQueue     string        `envconfig:"CAPTURE_TASK_QUEUE" default:"alipay-capture" desc:"task queue to poll"`
+	MetricsListen string        `envconfig:"WORKER_METRICS_LISTEN" default:":9090" desc:"address of the Prometheus /metrics endpoint; empty disables it"`
+	StopTimeout   time.Duration `envconfig:"WORKER_STOP_TIMEOUT" default:"30s" desc:"how long running activities may take to finish on shutdown"`
+}
+
+func main() {
+	flag.Usage = func() {
+		fmt.Fprintln(os.Stderr, "Usage: worker\n\nRuns CaptureWorkflow and its activities. Environment:")
+		_ = envconfig.Usagef("", &settings{}, os.Stderr, envconfig.DefaultListFormat)
+	}
+	flag.Parse()
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	if err := run(log); err != nil {
+		log.Error("worker stopped", "err", err)
+		os.Exit(1)
+	}
+}
+
+func run(log *slog.Logger) error {
+	var s settings
+	if err := envconfig.Process("", &s); err != nil {
+		return err
+	}
+	antom, err := s.Alipay.Client()
+	if err != nil {
+		return err
+	}
+	reg, err := metrics.New(log)
+	if err != nil {
+		return err
+	}
+	opts, err := s.Temporal.ClientOptions(log)
+	if err != nil {
+		return err
+	}
+	opts.MetricsHandler = reg.Temporal
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := client.DialContext(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("TEMPORAL_ADDRESS %q: cannot reach Temporal: %w", s.Temporal.Address, err)
+	}
+	defer c.Close()
+	if err := namespace.CheckSearchAttributes(ctx, c, s.Temporal.Namespace); err != nil {
+		return err
+	}
+
+	if s.MetricsListen != "" {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", reg.Handler())
+		srv := &http.Server{Addr: s.MetricsListen, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go func() {
+			if err := srv.ListenAndServe(); err != nil && err != http.ErrServerClosed {
+				log.Error("metrics endpoint failed", "addr", s.MetricsListen, "err", err)
+			}
+		}()
+		defer srv.Close()
+	}
+
+	w := worker.New(c, s.TaskQueue, worker.Options{WorkerStopTimeout: s.StopTimeout})
+	workflows.Register(w)
+	w.RegisterActivity(&activities.Activities{Antom: antom})
+	log.Info("worker started", "temporal", s.Temporal.Address, "namespace", s.Temporal.Namespace,
+		"taskQueue", s.TaskQueue, "antom", s.Alipay.BaseURL, "clientId", s.Alipay.ClientID, "metrics", s.MetricsListen)
+	if err := w.Run(worker.InterruptCh()); err != nil {
+		return err
+	}
+	log.Info("worker stopped gracefully")
+	return nil
+}
