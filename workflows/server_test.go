@@ -18,7 +18,6 @@ import (
 	"go.temporal.io/sdk/worker"
 	"google.golang.org/protobuf/encoding/protojson"
 
-	"github.com/capturekit/alipay-capture/activities"
 	"github.com/capturekit/alipay-capture/alipay"
 	"github.com/capturekit/alipay-capture/alipay/alipaytest"
 	"github.com/capturekit/alipay-capture/internal/temporaltest"
@@ -68,13 +67,7 @@ func TestCapturePathsOnRealServer(t *testing.T) {
 	}
 
 	const tq = "record-histories"
-	w := worker.New(c, tq, worker.Options{})
-	workflows.Register(w)
-	w.RegisterActivity(&activities.Activities{Antom: antom})
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer w.Stop()
+	srv.StartWorker(t, tq, antom)
 
 	scaled := func(d time.Duration) time.Duration { return d / 10000 }
 	var weekSchedule []time.Duration

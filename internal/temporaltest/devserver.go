@@ -19,6 +19,9 @@ import (
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/capturekit/alipay-capture/activities"
 
 	"github.com/capturekit/alipay-capture/workflows"
 )
@@ -87,4 +90,16 @@ func Start(t testing.TB) *Server {
 	}
 	t.Cleanup(func() { _ = dev.Stop() })
 	return &Server{Client: dev.Client(), Address: dev.FrontendHostPort(), dev: dev}
+}
+
+// StartWorker runs CaptureWorkflow and its activities over antom on taskQueue until the test ends.
+func (s *Server) StartWorker(t testing.TB, taskQueue string, antom activities.Antom) {
+	t.Helper()
+	w := worker.New(s.Client, taskQueue, worker.Options{})
+	workflows.Register(w)
+	w.RegisterActivity(&activities.Activities{Antom: antom})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
 }

@@ -8,9 +8,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/worker"
 
-	"github.com/capturekit/alipay-capture/activities"
 	"github.com/capturekit/alipay-capture/alipay"
 	"github.com/capturekit/alipay-capture/alipay/alipaytest"
 	"github.com/capturekit/alipay-capture/internal/temporaltest"
@@ -33,13 +31,7 @@ func TestNotificationResolvesWorkflowOnRealServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := worker.New(srv.Client, "receiver-test", worker.Options{})
-	workflows.Register(w)
-	w.RegisterActivity(&activities.Activities{Antom: antom})
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer w.Stop()
+	srv.StartWorker(t, "receiver-test", antom)
 
 	// In process for 2 simulated minutes (0.12 s), then S with a duplicate notification; the
 	// workflow's first inquiry would come only after an hour.

@@ -1,0 +1,251 @@
+// Package capture is the Go API for services that start and follow captures: Start a capture on
+// shipment (idempotent: a second start reports the existing run), read its Status, Wait for its
+// outcome, Cancel an authorization that will not ship, and List captures by state or deadline.
+// The starter command is a thin layer over it.
+package capture
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/capturekit/alipay-capture/workflows"
+)
+
+// Errors callers branch on with errors.Is.
+var (
+	// ErrNotFound: no capture workflow exists for the payment.
+	ErrNotFound = errors.New("no capture for this payment")
+	// ErrNotCaptured: the capture ended FAILED or EXPIRED; the error's text says why, and
+	// errors.As with *Outcome gives the details.
+	ErrNotCaptured = errors.New("payment not captured")
+)
+
+// Client starts and follows capture workflows. Temporal is required; TaskQueue defaults to
+// workflows.DefaultTaskQueue.
+type Client struct {
+	Temporal  client.Client
+	TaskQueue string
+}
+
+// Started tells what Start did.
+type Started struct {
+	WorkflowID string
+	RunID      string
+	// AlreadyStarted is true when a capture for the payment was running or had completed: no
+	// second capture was started, and RunID is the existing run.
+	AlreadyStarted bool
+}
+
+// Start starts the capture of in.PaymentID, once: while a capture for the payment runs, or
+// after it completed (CAPTURED or CANCELLED), Start returns the existing run with
+// AlreadyStarted set and no error. Only after a FAILED or EXPIRED run may a new one start (with
+// in.Attempt raised if a new captureRequestId is wanted).
+func (c Client) Start(ctx context.Context, in workflows.CaptureInput) (Started, error) {
+	if err := in.Validate(); err != nil {
+		return Started{}, fmt.Errorf("invalid capture: %w", err)
+	}
+	id := workflows.WorkflowID(in.PaymentID)
+	attrs := []temporal.SearchAttributeUpdate{
+		workflows.AttrPaymentID.ValueSet(in.PaymentID),
+		workflows.AttrStatus.ValueSet(string(workflows.StatePending)),
+	}
+	if in.OrderID != "" {
+		attrs = append(attrs, workflows.AttrOrderID.ValueSet(in.OrderID))
+	}
+	switch {
+	case !in.AuthExpiresAt.IsZero():
+		attrs = append(attrs, workflows.AttrDeadline.ValueSet(in.AuthExpiresAt))
+	case !in.AuthorizedAt.IsZero():
+		attrs = append(attrs, workflows.AttrDeadline.ValueSet(in.AuthorizedAt.Add(workflows.AuthorizationWindow)))
+	}
+	memo := map[string]any{"amount": in.Amount.String(), "paymentId": in.PaymentID}
+	if in.OrderID != "" {
+		memo["orderId"] = in.OrderID
+	}
+	run, err := c.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                                       id,
+		TaskQueue:                                c.taskQueue(),
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
+		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		TypedSearchAttributes:                    temporal.NewSearchAttributes(attrs...),
+		Memo:                                     memo,
+		StaticSummary:                            fmt.Sprintf("capture %s for payment %s", in.Amount, in.PaymentID),
+	}, workflows.WorkflowType, in)
+	var already *serviceerror.WorkflowExecutionAlreadyStarted
+	switch {
+	case errors.As(err, &already):
+		return Started{WorkflowID: id, RunID: already.RunId, AlreadyStarted: true}, nil
+	case err != nil:
+		return Started{}, fmt.Errorf("start capture %s: %w", id, err)
+	}
+	return Started{WorkflowID: id, RunID: run.GetRunID()}, nil
+}
+
+func (c Client) taskQueue() string {
+	if c.TaskQueue == "" {
+		return workflows.DefaultTaskQueue
+	}
+	return c.TaskQueue
+}
+
+// Outcome is a finished capture's status, as an error when it is not CAPTURED or CANCELLED.
+type Outcome struct {
+	workflows.Status
+	Message string
+}
+
+func (o *Outcome) Error() string { return o.Message }
+
+// Is makes errors.Is(err, ErrNotCaptured) true.
+func (o *Outcome) Is(target error) bool { return target == ErrNotCaptured }
+
+// Wait blocks until the payment's capture ends and returns its result: CAPTURED or CANCELLED
+// with a nil error, FAILED or EXPIRED as an *Outcome error.
+func (c Client) Wait(ctx context.Context, paymentID string) (workflows.Result, error) {
+	var res workflows.Result
+	err := c.Temporal.GetWorkflow(ctx, workflows.WorkflowID(paymentID), "").Get(ctx, &res)
+	if err == nil {
+		return res, nil
+	}
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) && (appErr.Type() == workflows.ErrTypeCaptureFailed || appErr.Type() == workflows.ErrTypeAuthorizationExpired) {
+		var st workflows.Status
+		if derr := appErr.Details(&st); derr == nil {
+			return st, &Outcome{Status: st, Message: appErr.Message()}
+		}
+	}
+	return res, notFound(err, paymentID)
+}
+
+// Status queries the capture's current status (running or finished).
+func (c Client) Status(ctx context.Context, paymentID string) (workflows.Status, error) {
+	var st workflows.Status
+	v, err := c.Temporal.QueryWorkflow(ctx, workflows.WorkflowID(paymentID), "", workflows.QueryStatus)
+	if err != nil {
+		return st, notFound(err, paymentID)
+	}
+	err = v.Get(&st)
+	return st, err
+}
+
+// Cancel voids the payment's authorization, if no capture was sent yet; the workflow then ends
+// CANCELLED. It fails when a capture is in flight or done, or when Antom refuses.
+func (c Client) Cancel(ctx context.Context, paymentID, reason string) (workflows.Result, error) {
+	var res workflows.Result
+	h, err := c.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   workflows.WorkflowID(paymentID),
+		UpdateName:   workflows.UpdateCancel,
+		Args:         []any{reason},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err != nil {
+		return res, notFound(err, paymentID)
+	}
+	err = h.Get(ctx, &res)
+	return res, err
+}
+
+// Filter selects captures for List. Zero fields do not filter.
+type Filter struct {
+	State workflows.State
+	// DeadlineWithin selects captures whose deadline is between now and now+DeadlineWithin.
+	DeadlineWithin time.Duration
+	// OpenOnly selects running captures only.
+	OpenOnly bool
+	Limit    int // default 100
+	Now      time.Time
+}
+
+// Query returns the visibility query for f.
+func (f Filter) Query() string {
+	var q []string
+	if f.State != "" {
+		q = append(q, fmt.Sprintf("%s = '%s'", workflows.SearchAttrStatus, escape(string(f.State))))
+	}
+	if f.DeadlineWithin > 0 {
+		now := f.Now
+		if now.IsZero() {
+			now = time.Now()
+		}
+		q = append(q, fmt.Sprintf("%s BETWEEN '%s' AND '%s'", workflows.SearchAttrDeadline,
+			now.UTC().Format(time.RFC3339), now.Add(f.DeadlineWithin).UTC().Format(time.RFC3339)))
+	}
+	if f.OpenOnly {
+		q = append(q, "ExecutionStatus = 'Running'")
+	}
+	q = append(q, fmt.Sprintf("WorkflowType = '%s'", workflows.WorkflowType))
+	return strings.Join(q, " AND ")
+}
+
+// Summary is one capture in a List.
+type Summary struct {
+	PaymentID string    `json:"paymentId"`
+	OrderID   string    `json:"orderId,omitempty"`
+	State     string    `json:"state"`
+	Deadline  time.Time `json:"deadline,omitzero"`
+	Execution string    `json:"execution"` // Running, Completed, Failed, …
+	RunID     string    `json:"runId"`
+}
+
+// List returns captures matching f, newest first.
+func (c Client) List(ctx context.Context, f Filter) ([]Summary, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	var out []Summary
+	var token []byte
+	for len(out) < limit {
+		resp, err := c.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+			Query: f.Query(), PageSize: int32(min(limit-len(out), 1000)), NextPageToken: token,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("list captures (%s): %w", f.Query(), err)
+		}
+		for _, e := range resp.GetExecutions() {
+			sa := temporalSearchAttributes(e.GetSearchAttributes().GetIndexedFields())
+			s := Summary{
+				PaymentID: sa.str(workflows.SearchAttrPaymentID),
+				OrderID:   sa.str(workflows.SearchAttrOrderID),
+				State:     sa.str(workflows.SearchAttrStatus),
+				Deadline:  sa.time(workflows.SearchAttrDeadline),
+				Execution: executionStatus(e.GetStatus()),
+				RunID:     e.GetExecution().GetRunId(),
+			}
+			out = append(out, s)
+		}
+		token = resp.GetNextPageToken()
+		if len(token) == 0 {
+			break
+		}
+	}
+	return out, nil
+}
+
+func notFound(err error, paymentID string) error {
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return fmt.Errorf("%w %s: %w", ErrNotFound, paymentID, err)
+	}
+	return err
+}
+
+func escape(s string) string { return strings.ReplaceAll(s, "'", "\\'") }
+
+func executionStatus(s enumspb.WorkflowExecutionStatus) string {
+	name := strings.TrimPrefix(s.String(), "WORKFLOW_EXECUTION_STATUS_")
+	if name == "" {
+		return ""
+	}
+	return name[:1] + strings.ToLower(name[1:])
+}
