@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/capturekit/alipay-capture/capture"
+	"github.com/capturekit/alipay-capture/workflows"
+)
+
+func (c *cli) capture(ctx context.Context, args []string) int {
+	fs := c.flags("capture", "--payment-id ID --amount DECIMAL --currency CODE [flags]",
+		"starter capture --payment-id 202611020000001 --amount 25.00 --currency USD --authorized-at 2026-11-01T10:00:00Z --wait")
+	var s shipment
+	fs.StringVar(&s.PaymentID, "payment-id", "", "Antom paymentId of the authorization (required)")
+	fs.StringVar(&s.Amount, "amount", "", "amount to capture as a decimal, e.g. 25.00 (required)")
+	fs.StringVar(&s.Currency, "currency", "", "ISO 4217 currency code, e.g. USD (required)")
+	fs.StringVar(&s.OrderID, "order-id", "", "your order id, for search")
+	fs.StringVar(&s.AuthorizedAt, "authorized-at", "", "when the authorization succeeded (RFC 3339); the deadline is 7 days later")
+	fs.StringVar(&s.AuthExpiresAt, "auth-expires-at", "", "exact capture deadline (Antom's authExpiryTime, RFC 3339)")
+	fs.StringVar(&s.CaptureAt, "capture-at", "", "hold the capture until then (RFC 3339); cancel works meanwhile")
+	fs.IntVar(&s.Attempt, "attempt", 0, "attempt number; raise only to retry after a FAILED capture")
+	wait := fs.Bool("wait", false, "wait for the outcome (Antom advises confirming a card capture before the parcel leaves)")
+	waitTimeout := fs.Duration("wait-timeout", 10*time.Minute, "give up waiting after this long (the capture goes on)")
+	if code, done := parse(fs, args); done {
+		return code
+	}
+	if fs.NArg() > 0 {
+		return c.fail(exitUsage, "capture: unexpected argument %q", fs.Arg(0))
+	}
+	in, err := s.input()
+	if err != nil {
+		return c.fail(exitUsage, "capture: %v", err)
+	}
+	cc, closeFn, code := c.connect(ctx)
+	if code != exitOK {
+		return code
+	}
+	defer closeFn()
+	started, err := cc.Start(ctx, in)
+	if err != nil {
+		return c.errCode(err)
+	}
+	if started.AlreadyStarted {
+		fmt.Fprintf(c.stdout, "already started: %s (run %s); not started again\n", started.WorkflowID, started.RunID)
+	} else {
+		fmt.Fprintf(c.stdout, "started: %s (run %s) to capture %s\n", started.WorkflowID, started.RunID, in.Amount)
+	}
+	if !*wait {
+		return exitOK
+	}
+	wctx, cancel := context.WithTimeout(ctx, *waitTimeout)
+	defer cancel()
+	res, err := cc.Wait(wctx, in.PaymentID)
+	if err != nil {
+		if wctx.Err() != nil {
+			return c.fail(exitError, "capture: still running after %v; follow it with: starter status %s", *waitTimeout, in.PaymentID)
+		}
+		return c.errCode(err)
+	}
+	fmt.Fprintf(c.stdout, "%s: %s (captureId %s, resolved by %s)\n", res.State, res.CapturedAmount, res.CaptureID, res.ResolvedBy)
+	return exitOK
+}
+
+func (c *cli) status(ctx context.Context, args []string) int {
+	fs := c.flags("status", "PAYMENT_ID", "starter status 202611020000001")
+	if code, done := parse(fs, args); done {
+		return code
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return exitUsage
+	}
+	cc, closeFn, code := c.connect(ctx)
+	if code != exitOK {
+		return code
+	}
+	defer closeFn()
+	st, err := cc.Status(ctx, fs.Arg(0))
+	if err != nil {
+		return c.errCode(err)
+	}
+	c.printJSON(st)
+	return exitOK
+}
+
+func (c *cli) cancel(ctx context.Context, args []string) int {
+	fs := c.flags("cancel", "[--reason TEXT] PAYMENT_ID", `starter cancel --reason "order cancelled" 202611020000001`)
+	reason := fs.String("reason", "", "why the order will not ship (logged in the workflow)")
+	if code, done := parse(fs, args); done {
+		return code
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return exitUsage
+	}
+	cc, closeFn, code := c.connect(ctx)
+	if code != exitOK {
+		return code
+	}
+	defer closeFn()
+	res, err := cc.Cancel(ctx, fs.Arg(0), *reason)
+	if err != nil {
+		return c.errCode(err)
+	}
+	fmt.Fprintf(c.stdout, "%s: authorization of %s voided\n", res.State, fs.Arg(0))
+	return exitOK
+}
+
+func (c *cli) list(ctx context.Context, args []string) int {
+	fs := c.flags("list", "[--status STATE] [--deadline-within DURATION] [--open] [--limit N]", "starter list --status UNKNOWN --deadline-within 24h")
+	state := fs.String("status", "", "PENDING, CAPTURING, CAPTURED, FAILED, UNKNOWN, EXPIRED or CANCELLED")
+	within := fs.Duration("deadline-within", 0, "only captures whose deadline falls within this duration from now, e.g. 24h")
+	open := fs.Bool("open", false, "only running captures")
+	limit := fs.Int("limit", 100, "at most this many")
+	if code, done := parse(fs, args); done {
+		return code
+	}
+	if fs.NArg() > 0 {
+		return c.fail(exitUsage, "list: unexpected argument %q", fs.Arg(0))
+	}
+	st := workflows.State(*state)
+	switch st {
+	case "", workflows.StatePending, workflows.StateCapturing, workflows.StateCaptured, workflows.StateFailed,
+		workflows.StateUnknown, workflows.StateExpired, workflows.StateCancelled:
+	default:
+		return c.fail(exitUsage, "list: --status %q is not a capture state", *state)
+	}
+	if *within < 0 || *limit <= 0 {
+		return c.fail(exitUsage, "list: --deadline-within and --limit must be positive")
+	}
+	cc, closeFn, code := c.connect(ctx)
+	if code != exitOK {
+		return code
+	}
+	defer closeFn()
+	l, err := cc.List(ctx, capture.Filter{State: st, DeadlineWithin: *within, OpenOnly: *open, Limit: *limit})
+	if err != nil {
+		return c.errCode(err)
+	}
+	if l == nil {
+		l = []capture.Summary{}
+	}
+	c.printJSON(l)
+	return exitOK
+}
