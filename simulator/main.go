@@ -20,17 +20,9 @@ import (
 
 	"github.com/capturekit/alipay-capture/alipay"
 	"github.com/capturekit/alipay-capture/alipay/alipaytest"
+	"github.com/capturekit/alipay-capture/internal/config"
 	"github.com/capturekit/alipay-capture/internal/lifecycle"
 )
-
-// config is read from the environment with the SIM_ prefix.
-type config struct {
-	Listen    string  `envconfig:"LISTEN" default:":8090" desc:"listen address"`
-	ClientID  string  `envconfig:"CLIENT_ID" default:"SIM_MERCHANT" desc:"merchant Client-Id to accept (set ALIPAY_CLIENT_ID of the worker to the same)"`
-	KeyDir    string  `envconfig:"KEY_DIR" default:".antomsim" desc:"folder holding the key pairs; missing keys are generated and written there"`
-	NotifyURL string  `envconfig:"NOTIFY_URL" desc:"where notifyCapture is sent, e.g. http://localhost:8080/alipay/notify"`
-	TimeScale float64 `envconfig:"TIME_SCALE" default:"1" desc:"multiplies simulated durations; 0.001 runs a week in about 10 minutes"`
-}
 
 // Key files in SIM_KEY_DIR.
 const (
@@ -43,7 +35,7 @@ const (
 func main() {
 	flag.Usage = func() {
 		fmt.Fprintf(os.Stderr, "Usage: simulator\n\nRuns a local Antom (never a real one) configured by environment variables:\n\n")
-		_ = envconfig.Usage("SIM", &config{})
+		_ = envconfig.Usagef("", &config.Simulator{}, os.Stderr, envconfig.DefaultListFormat)
 		fmt.Fprintf(os.Stderr, "\nKeys in SIM_KEY_DIR: %s and %s (give the worker the merchant private key and the Antom public key), %s, %s.\n",
 			merchantPrivateFile, antomPublicFile, antomPrivateFile, merchantPublicFile)
 	}
@@ -56,8 +48,8 @@ func main() {
 }
 
 func run(log *slog.Logger) error {
-	var cfg config
-	if err := envconfig.Process("SIM", &cfg); err != nil {
+	var cfg config.Simulator
+	if err := config.Load(&cfg); err != nil {
 		return err
 	}
 	if cfg.TimeScale <= 0 {

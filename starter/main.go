@@ -16,7 +16,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/kelseyhightower/envconfig"
 	"go.temporal.io/sdk/client"
 
 	"github.com/capturekit/alipay-capture/alipay"
@@ -62,11 +61,6 @@ unreachable), 2 bad usage or input, 3 --wait and the payment was not captured, 4
 the payment. Run "starter <command> --help" for a command's flags.
 `
 
-type settings struct {
-	config.Temporal
-	TaskQueue string `envconfig:"CAPTURE_TASK_QUEUE" default:"alipay-capture"`
-}
-
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -75,8 +69,8 @@ func main() {
 
 // dial connects to Temporal as the environment says.
 func dial(ctx context.Context) (capture.Client, func(), error) {
-	var s settings
-	if err := envconfig.Process("", &s); err != nil {
+	var s config.Starter
+	if err := config.Load(&s); err != nil {
 		return capture.Client{}, nil, err
 	}
 	opts, err := s.Temporal.ClientOptions(slog.New(slog.DiscardHandler))

@@ -22,18 +22,10 @@ import (
 	"github.com/capturekit/alipay-capture/webhook/receiver"
 )
 
-type settings struct {
-	config.Temporal
-	config.Alipay
-	Listen     string `envconfig:"WEBHOOK_LISTEN" default:":8080" desc:"listen address"`
-	Path       string `envconfig:"WEBHOOK_PATH" default:"/alipay/notify" desc:"notification path, as Antom signs it"`
-	ForwardURL string `envconfig:"WEBHOOK_FORWARD_URL" desc:"where notifications of other types are relayed"`
-}
-
 func main() {
 	flag.Usage = func() {
 		fmt.Fprintln(os.Stderr, "Usage: webhook\n\nReceives Antom notifications and signals capture workflows. Environment:")
-		_ = envconfig.Usagef("", &settings{}, os.Stderr, envconfig.DefaultListFormat)
+		_ = envconfig.Usagef("", &config.Webhook{}, os.Stderr, envconfig.DefaultListFormat)
 	}
 	flag.Parse()
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
@@ -44,8 +36,8 @@ func main() {
 }
 
 func run(log *slog.Logger) error {
-	var s settings
-	if err := envconfig.Process("", &s); err != nil {
+	var s config.Webhook
+	if err := config.Load(&s); err != nil {
 		return err
 	}
 	if !strings.HasPrefix(s.Path, "/") {

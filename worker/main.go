@@ -24,18 +24,10 @@ import (
 	"github.com/capturekit/alipay-capture/workflows"
 )
 
-type settings struct {
-	config.Temporal
-	config.Alipay
-	TaskQueue     string        `envconfig:"CAPTURE_TASK_QUEUE" default:"alipay-capture" desc:"task queue to poll"`
-	MetricsListen string        `envconfig:"WORKER_METRICS_LISTEN" default:":9090" desc:"address of the Prometheus /metrics endpoint; empty disables it"`
-	StopTimeout   time.Duration `envconfig:"WORKER_STOP_TIMEOUT" default:"30s" desc:"how long running activities may take to finish on shutdown"`
-}
-
 func main() {
 	flag.Usage = func() {
 		fmt.Fprintln(os.Stderr, "Usage: worker\n\nRuns CaptureWorkflow and its activities. Environment:")
-		_ = envconfig.Usagef("", &settings{}, os.Stderr, envconfig.DefaultListFormat)
+		_ = envconfig.Usagef("", &config.Worker{}, os.Stderr, envconfig.DefaultListFormat)
 	}
 	flag.Parse()
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
@@ -46,8 +38,8 @@ func main() {
 }
 
 func run(log *slog.Logger) error {
-	var s settings
-	if err := envconfig.Process("", &s); err != nil {
+	var s config.Worker
+	if err := config.Load(&s); err != nil {
 		return err
 	}
 	antom, err := s.Alipay.Client()

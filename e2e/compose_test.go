@@ -1,0 +1,115 @@
+package e2e_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/compose-spec/compose-go/v2/cli"
+	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/capturekit/alipay-capture/internal/config"
+)
+
+// TestComposeFile parses docker-compose.yml as Docker Compose would (no Docker engine runs
+// here) and checks it against the processes' configuration: every service exists, every
+// variable a service sets is one its process reads, the variables a process needs are set, and
+// the ports line up.
+func TestComposeFile(t *testing.T) {
+	root, _ := filepath.Abs("..")
+	opts, err := cli.NewProjectOptions([]string{filepath.Join(root, "docker-compose.yml")},
+		cli.WithWorkingDirectory(root), cli.WithName("alipay-capture"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := opts.LoadProject(context.Background())
+	if err != nil {
+		t.Fatalf("docker-compose.yml does not load: %v", err)
+	}
+	for _, name := range []string{"postgresql", "temporal", "search-attributes", "temporal-ui", "simulator", "webhook", "worker", "starter"} {
+		if _, err := p.GetService(name); err != nil {
+			if _, err2 := p.GetDisabledService(name); err2 != nil {
+				t.Errorf("service %s: %v", name, err)
+			}
+		}
+	}
+	ours := []struct {
+		service  string
+		cfg      any
+		required []string
+		ports    map[uint32]string // container port → published port
+	}{
+		{"worker", &config.Worker{}, []string{"TEMPORAL_ADDRESS", "ALIPAY_CLIENT_ID", "ALIPAY_BASE_URL", "ALIPAY_PRIVATE_KEY_FILE", "ALIPAY_PUBLIC_KEY_FILE", "CAPTURE_TASK_QUEUE"}, map[uint32]string{9090: "9090"}},
+		{"webhook", &config.Webhook{}, []string{"TEMPORAL_ADDRESS", "ALIPAY_CLIENT_ID", "ALIPAY_PUBLIC_KEY_FILE", "WEBHOOK_LISTEN", "WEBHOOK_PATH"}, map[uint32]string{8080: "8080"}},
+		{"simulator", &config.Simulator{}, []string{"SIM_LISTEN", "SIM_CLIENT_ID", "SIM_KEY_DIR", "SIM_NOTIFY_URL"}, map[uint32]string{8090: "8090"}},
+		{"starter", &config.Starter{}, []string{"TEMPORAL_ADDRESS", "CAPTURE_TASK_QUEUE"}, nil},
+	}
+	envOf := map[string]types.MappingWithEquals{}
+	for _, o := range ours {
+		s, err := p.GetService(o.service)
+		if err != nil {
+			if s, err = p.GetDisabledService(o.service); err != nil {
+				t.Errorf("%s: %v", o.service, err)
+				continue
+			}
+		}
+		envOf[o.service] = s.Environment
+		known := config.Variables(o.cfg)
+		for k := range s.Environment {
+			if !slices.Contains(known, k) {
+				t.Errorf("%s sets %s, which its process does not read (it reads %v)", o.service, k, known)
+			}
+		}
+		for _, k := range o.required {
+			if v, ok := s.Environment[k]; !ok || v == nil || *v == "" {
+				t.Errorf("%s does not set %s", o.service, k)
+			}
+		}
+		for target, published := range o.ports {
+			found := false
+			for _, port := range s.Ports {
+				found = found || (port.Target == target && port.Published == published)
+			}
+			if !found {
+				t.Errorf("%s does not publish %s:%d (has %+v)", o.service, published, target, s.Ports)
+			}
+		}
+	}
+	get := func(svc, k string) string {
+		if v := envOf[svc][k]; v != nil {
+			return *v
+		}
+		return ""
+	}
+	// The parts must agree with each other.
+	if get("worker", "ALIPAY_CLIENT_ID") != get("simulator", "SIM_CLIENT_ID") || get("webhook", "ALIPAY_CLIENT_ID") != get("simulator", "SIM_CLIENT_ID") {
+		t.Error("ALIPAY_CLIENT_ID of worker/webhook differs from the simulator's SIM_CLIENT_ID")
+	}
+	if !strings.HasSuffix(get("simulator", "SIM_NOTIFY_URL"), ":8080"+get("webhook", "WEBHOOK_PATH")) {
+		t.Errorf("SIM_NOTIFY_URL %s does not reach the webhook's %s", get("simulator", "SIM_NOTIFY_URL"), get("webhook", "WEBHOOK_PATH"))
+	}
+	if get("worker", "ALIPAY_BASE_URL") != "http://simulator:8090" {
+		t.Errorf("worker ALIPAY_BASE_URL %s", get("worker", "ALIPAY_BASE_URL"))
+	}
+	for _, f := range []string{get("worker", "ALIPAY_PRIVATE_KEY_FILE"), get("worker", "ALIPAY_PUBLIC_KEY_FILE")} {
+		if filepath.Dir(f) != get("simulator", "SIM_KEY_DIR") {
+			t.Errorf("worker key file %s is not in the simulator's SIM_KEY_DIR", f)
+		}
+	}
+	sa, _ := p.GetService("search-attributes")
+	cmd := strings.Join(sa.Command, " ")
+	for _, want := range []string{"AlipayPaymentId=Keyword", "CaptureStatus=Keyword", "OrderId=Keyword", "CaptureDeadline=Datetime"} {
+		if !strings.Contains(cmd, want) {
+			t.Errorf("search-attributes does not register %s", want)
+		}
+	}
+	if ui, _ := p.GetService("temporal-ui"); len(ui.Ports) != 1 || ui.Ports[0].Published != "8233" {
+		t.Errorf("temporal-ui ports %+v, want 8233", ui.Ports)
+	}
+	if _, err := os.Stat(filepath.Join(root, "Dockerfile")); err != nil {
+		t.Errorf("Dockerfile: %v", err)
+	}
+}

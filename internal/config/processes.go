@@ -1,0 +1,65 @@
+package config
+
+import (
+	"reflect"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+)
+
+// Worker is the worker process's configuration.
+type Worker struct {
+	Temporal
+	Alipay
+	TaskQueue     string        `envconfig:"CAPTURE_TASK_QUEUE" default:"alipay-capture" desc:"task queue to poll"`
+	MetricsListen string        `envconfig:"WORKER_METRICS_LISTEN" default:":9090" desc:"address of the Prometheus /metrics endpoint; empty disables it"`
+	StopTimeout   time.Duration `envconfig:"WORKER_STOP_TIMEOUT" default:"30s" desc:"how long running activities may take to finish on shutdown"`
+}
+
+// Webhook is the webhook receiver's configuration. Of Alipay it uses the Client-Id and Antom's
+// public key.
+type Webhook struct {
+	Temporal
+	Alipay
+	Listen     string `envconfig:"WEBHOOK_LISTEN" default:":8080" desc:"listen address (serves the notification path, /healthz and /metrics)"`
+	Path       string `envconfig:"WEBHOOK_PATH" default:"/alipay/notify" desc:"notification path, as Antom signs it"`
+	ForwardURL string `envconfig:"WEBHOOK_FORWARD_URL" desc:"where notifications of other types are relayed"`
+}
+
+// Starter is the starter command's configuration.
+type Starter struct {
+	Temporal
+	TaskQueue string `envconfig:"CAPTURE_TASK_QUEUE" default:"alipay-capture" desc:"task queue the workers poll"`
+}
+
+// Simulator is the Antom simulator's configuration.
+type Simulator struct {
+	Listen    string  `envconfig:"SIM_LISTEN" default:":8090" desc:"listen address"`
+	ClientID  string  `envconfig:"SIM_CLIENT_ID" default:"SIM_MERCHANT" desc:"merchant Client-Id to accept (the worker's ALIPAY_CLIENT_ID)"`
+	KeyDir    string  `envconfig:"SIM_KEY_DIR" default:".antomsim" desc:"folder holding the key pairs; missing keys are generated and written there"`
+	NotifyURL string  `envconfig:"SIM_NOTIFY_URL" desc:"where notifyCapture is sent, e.g. http://localhost:8080/alipay/notify"`
+	TimeScale float64 `envconfig:"SIM_TIME_SCALE" default:"1" desc:"multiplies simulated durations; 0.001 runs Antom's day of resends in 90 s"`
+}
+
+// Load reads v (a pointer to one of the configurations above) from the environment.
+func Load(v any) error { return envconfig.Process("", v) }
+
+// Variables lists the environment variables a configuration reads, in field order.
+func Variables(v any) []string {
+	var names []string
+	var walk func(t reflect.Type)
+	walk = func(t reflect.Type) {
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if f.Anonymous && f.Type.Kind() == reflect.Struct {
+				walk(f.Type)
+				continue
+			}
+			if name := f.Tag.Get("envconfig"); name != "" {
+				names = append(names, name)
+			}
+		}
+	}
+	walk(reflect.Indirect(reflect.ValueOf(v)).Type())
+	return names
+}
