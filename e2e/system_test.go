@@ -141,7 +141,7 @@ func startSystem(t *testing.T) *system {
 	s.waitHealthy(s.webhookURL + "/healthz")
 	s.workerEnv = append(common, "ALIPAY_BASE_URL="+s.simURL, "CAPTURE_TASK_QUEUE=e2e",
 		"ALIPAY_PRIVATE_KEY_FILE="+filepath.Join(s.keyDir, "merchant_private_key.pem"),
-		"WORKER_METRICS_LISTEN="+freeAddr(t), "WORKER_STOP_TIMEOUT=1s")
+		"WORKER_METRICS_LISTEN="+freeAddr(t), "WORKER_STOP_TIMEOUT=10s")
 	s.start("worker", s.workerEnv...)
 	return s
 }
@@ -308,4 +308,15 @@ func tail(s string, n int) string {
 
 func listRequest(q string) *workflowservice.ListWorkflowExecutionsRequest {
 	return &workflowservice.ListWorkflowExecutionsRequest{Query: q}
+}
+
+// writeKeys writes the merchant private key and Antom public key of an alipay.Config as PEM files.
+func writeKeys(t *testing.T, priv, pub string, cfg alipay.Config) {
+	t.Helper()
+	if err := os.WriteFile(priv, alipay.PrivateKeyPEM(cfg.PrivateKey), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(pub, alipay.PublicKeyPEM(cfg.AntomPublicKey), 0o600); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -1,0 +1,129 @@
+package e2e_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/capturekit/alipay-capture/alipay/alipaytest"
+	"github.com/capturekit/alipay-capture/internal/temporaltest"
+	"github.com/capturekit/alipay-capture/workflows"
+)
+
+// runOnce runs one of the binaries to completion and returns its exit code and output.
+func runOnce(t *testing.T, name string, env ...string) (int, string) {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(binDir, name))
+	cmd.Env = append(os.Environ(), env...)
+	done := make(chan struct{})
+	var out []byte
+	var err error
+	go func() { out, err = cmd.CombinedOutput(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatalf("%s did not exit on bad configuration", name)
+	}
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode(), string(out)
+	}
+	return 0, string(out)
+}
+
+func TestProcessesRefuseBadConfiguration(t *testing.T) {
+	dir := t.TempDir()
+	key := filepath.Join(dir, "junk.pem")
+	if err := os.WriteFile(key, []byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		env  []string
+		want string
+	}{
+		{"worker", []string{"ALIPAY_CLIENT_ID="}, "ALIPAY_CLIENT_ID is not set"},
+		{"worker", []string{"ALIPAY_CLIENT_ID=C", "ALIPAY_PRIVATE_KEY_FILE=" + key, "ALIPAY_PUBLIC_KEY=x"}, "ALIPAY_PRIVATE_KEY_FILE (" + key + "): invalid key"},
+		{"worker", []string{"ALIPAY_CLIENT_ID=C", "ALIPAY_PRIVATE_KEY_FILE=" + filepath.Join(dir, "missing.pem")}, "ALIPAY_PRIVATE_KEY_FILE: open"},
+		{"worker", []string{"WORKER_STOP_TIMEOUT=soon"}, "WORKER_STOP_TIMEOUT"},
+		{"webhook", []string{"ALIPAY_CLIENT_ID=C", "WEBHOOK_PATH=notify"}, "must start with /"},
+		{"webhook", []string{"ALIPAY_CLIENT_ID=C"}, "ALIPAY_PUBLIC_KEY (or ALIPAY_PUBLIC_KEY_FILE) is not set"},
+		{"simulator", []string{"SIM_TIME_SCALE=-1"}, "SIM_TIME_SCALE must be positive"},
+	}
+	for _, tt := range tests {
+		code, out := runOnce(t, tt.name, tt.env...)
+		if code == 0 || !strings.Contains(out, tt.want) {
+			t.Errorf("%s %v: exit %d, output %q; want a non-zero exit saying %q", tt.name, tt.env, code, out, tt.want)
+		}
+		if strings.Contains(out, "panic") {
+			t.Errorf("%s panicked: %s", tt.name, out)
+		}
+	}
+}
+
+// TestWorkerRefusesNamespaceWithoutSearchAttributes starts a dev server without them.
+func TestWorkerRefusesNamespaceWithoutSearchAttributes(t *testing.T) {
+	path, err := temporaltest.CLIPath()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dev, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
+		ExistingPath: path, LogLevel: "error", Stdout: io.Discard, Stderr: io.Discard,
+		SearchAttributes: temporal.NewSearchAttributes(workflows.AttrPaymentID.ValueSet("")),
+		ClientOptions:    &client.Options{Logger: log.NewStructuredLogger(slog.New(slog.DiscardHandler))},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dev.Stop()
+	sim := alipaytest.NewServer(alipaytest.Config{})
+	defer sim.Close()
+	keys := t.TempDir()
+	priv, pub := filepath.Join(keys, "m.pem"), filepath.Join(keys, "a.pem")
+	cfg := sim.Config()
+	writeKeys(t, priv, pub, cfg)
+	code, out := runOnce(t, "worker", "TEMPORAL_ADDRESS="+dev.FrontendHostPort(), "ALIPAY_CLIENT_ID="+cfg.ClientID,
+		"ALIPAY_BASE_URL="+sim.URL, "ALIPAY_PRIVATE_KEY_FILE="+priv, "ALIPAY_PUBLIC_KEY_FILE="+pub, "WORKER_METRICS_LISTEN=")
+	if code == 0 || !strings.Contains(out, "CaptureStatus is missing") || !strings.Contains(out, "CaptureDeadline is missing") {
+		t.Errorf("exit %d: %s", code, out)
+	}
+}
+
+// TestWorkerShutdownLetsTheCaptureFinish: SIGTERM while a capture call is in flight; the worker
+// waits for it, so the capture is not sent a second time.
+func TestWorkerShutdownLetsTheCaptureFinish(t *testing.T) {
+	s := startSystem(t)
+	pid := s.authorize(alipaytest.Scenario{DelayResponse: alipaytest.Duration(2 * time.Second), NoNotify: true})
+	in := input(pid, time.Hour)
+	in.Policy.CallTimeout = 20 * time.Second
+	if _, err := s.cc.Start(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	s.waitFor("the capture to reach Antom", func() bool { return s.ledger(pid).CaptureCalls == 1 })
+	w := s.procs["worker"]
+	w.stop() // SIGTERM, waits for the exit
+	if !strings.Contains(w.out.String(), "worker stopped gracefully") {
+		t.Errorf("worker output lacks a graceful stop:\n%s", tail(w.out.String(), 2000))
+	}
+	s.start("worker", s.workerEnv...)
+	res, err := s.cc.Wait(context.Background(), pid)
+	if err != nil || res.State != workflows.StateCaptured {
+		t.Fatalf("%+v, %v", res, err)
+	}
+	if p := s.ledger(pid); p.CaptureCalls != 1 {
+		t.Errorf("%d capture calls: the in-flight call was abandoned and retried", p.CaptureCalls)
+	}
+}
