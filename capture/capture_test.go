@@ -165,3 +165,38 @@ func TestFilterQuery(t *testing.T) {
 func listRequest(q string) *workflowservice.ListWorkflowExecutionsRequest {
 	return &workflowservice.ListWorkflowExecutionsRequest{Query: q}
 }
+
+func TestCensus(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	start := func(usd string, expiresIn time.Duration) string {
+		p, err := e.sim.Authorize(alipaytest.Authorization{Amount: alipay.MustParseDecimal("USD", usd), Scenario: alipaytest.Scenario{Result: "U", NoNotify: true}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := workflows.CaptureInput{PaymentID: p.PaymentID, Amount: p.Amount, AuthExpiresAt: time.Now().Add(expiresIn),
+			Policy: workflows.Policy{InquirySchedule: []time.Duration{time.Hour}}}
+		if _, err := e.cc.Start(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+		return p.PaymentID
+	}
+	start("10.50", 2*time.Hour)                   // near its deadline
+	start("0.25", 5*24*time.Hour)                 // not near
+	done := e.authorize(t, alipaytest.Scenario{}) // captured: not at risk
+	if _, err := e.cc.Start(ctx, workflows.CaptureInput{PaymentID: done, Amount: usd10, AuthorizedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.cc.Wait(ctx, done); err != nil {
+		t.Fatal(err)
+	}
+	var c capture.Census
+	eventually(t, "both open captures counted as UNKNOWN", func() bool {
+		var err error
+		c, err = e.cc.Census(ctx, time.Now(), 24*time.Hour)
+		return err == nil && c.Running == 2 && c.Unknown == 2
+	})
+	if c.NearDeadline != 1 || c.AtRisk["USD"].String() != "1075" || c.AtRiskNearDeadline["USD"].String() != "1050" {
+		t.Errorf("census %+v (at risk %v, near %v)", c, c.AtRisk, c.AtRiskNearDeadline)
+	}
+}

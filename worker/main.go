@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/capturekit/alipay-capture/activities"
+	"github.com/capturekit/alipay-capture/capture"
 	"github.com/capturekit/alipay-capture/internal/config"
 	"github.com/capturekit/alipay-capture/internal/metrics"
 	"github.com/capturekit/alipay-capture/internal/namespace"
@@ -67,6 +68,10 @@ func run(log *slog.Logger) error {
 	}
 
 	if s.MetricsListen != "" {
+		cc := capture.Client{Temporal: c, TaskQueue: s.TaskQueue}
+		reg.Prometheus.MustRegister(metrics.NewCensusCollector(func(ctx context.Context, now time.Time) (capture.Census, error) {
+			return cc.Census(ctx, now, 24*time.Hour)
+		}, 15*time.Second, log))
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", reg.Handler())
 		srv := &http.Server{Addr: s.MetricsListen, Handler: mux, ReadHeaderTimeout: 5 * time.Second}

@@ -40,6 +40,18 @@ const (
 	SearchAttrDeadline  = "CaptureDeadline"
 )
 
+// Metrics the workflow emits through the worker's metrics handler (the exporter adds "_seconds"
+// to the timer).
+const (
+	// MetricStarted counts captures started.
+	MetricStarted = "alipay_capture_started_total"
+	// MetricFinished counts captures finished, tagged outcome (CAPTURED, FAILED, EXPIRED,
+	// CANCELLED) and resolved_by (response, notification, inquiry, deadline, cancel).
+	MetricFinished = "alipay_capture_finished_total"
+	// MetricTimeToResult is the time from start to the definitive result, tagged like MetricFinished.
+	MetricTimeToResult = "alipay_capture_time_to_result"
+)
+
 // Typed search attribute keys for the names above.
 var (
 	AttrPaymentID = temporal.NewSearchAttributeKeyKeyword(SearchAttrPaymentID)

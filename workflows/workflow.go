@@ -42,7 +42,16 @@ func CaptureWorkflow(ctx workflow.Context, in CaptureInput) (*Result, error) {
 		workflow.UpdateHandlerOptions{Validator: r.validateCancel}); err != nil {
 		return nil, err
 	}
-	return r.execute(ctx)
+	metrics := workflow.GetMetricsHandler(ctx)
+	metrics.Counter(MetricStarted).Inc(1)
+	res, err := r.execute(ctx)
+	// Replay-safe: the SDK emits workflow metrics only when the code runs for the first time.
+	if r.st.State != StatePending && r.st.State != StateCapturing && r.st.State != StateUnknown {
+		tagged := metrics.WithTags(map[string]string{"outcome": string(r.st.State), "resolved_by": r.st.ResolvedBy})
+		tagged.Counter(MetricFinished).Inc(1)
+		tagged.Timer(MetricTimeToResult).Record(workflow.Now(ctx).Sub(workflow.GetInfo(ctx).WorkflowStartTime))
+	}
+	return res, err
 }
 
 // run is the state of one CaptureWorkflow execution.

@@ -14,6 +14,8 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.temporal.io/sdk/client"
 	temporalotel "go.temporal.io/sdk/contrib/opentelemetry"
+
+	"github.com/capturekit/alipay-capture/workflows"
 )
 
 // Registry holds a process's metrics.
@@ -33,10 +35,16 @@ func New(log *slog.Logger) (*Registry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("metrics: prometheus exporter: %w", err)
 	}
-	provider := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp))
+	// Time to a definitive result spans seconds (an S answer) to 7 days (an expiry).
+	timeToResult := sdkmetric.NewView(sdkmetric.Instrument{Name: workflows.MetricTimeToResult}, sdkmetric.Stream{
+		Aggregation: sdkmetric.AggregationExplicitBucketHistogram{Boundaries: []float64{
+			0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 6 * 3600, 24 * 3600, 3 * 24 * 3600, 7 * 24 * 3600}},
+	})
+	provider := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp), sdkmetric.WithView(timeToResult))
 	handler := temporalotel.NewMetricsHandler(temporalotel.MetricsHandlerOptions{
-		Meter:   provider.Meter("temporal-sdk-go"),
-		OnError: func(err error) { log.Warn("temporal metric", "err", err) },
+		Meter:                provider.Meter("temporal-sdk-go"),
+		UseMonotonicCounters: true, // Prometheus counters, so that rate() works
+		OnError:              func(err error) { log.Warn("temporal metric", "err", err) },
 	})
 	return &Registry{Prometheus: reg, Temporal: handler}, nil
 }
