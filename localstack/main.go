@@ -8,33 +8,20 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"log/slog"
-	"net"
-	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"os/signal"
-	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
-
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/log"
-	"go.temporal.io/sdk/testsuite"
 
 	"github.com/capturekit/alipay-capture/alipay"
 	"github.com/capturekit/alipay-capture/alipay/alipaytest"
 	"github.com/capturekit/alipay-capture/capture"
-	"github.com/capturekit/alipay-capture/internal/temporaltest"
+	"github.com/capturekit/alipay-capture/internal/stack"
 	"github.com/capturekit/alipay-capture/workflows"
 )
 
@@ -70,98 +57,35 @@ func main() {
 func say(format string, a ...any) { fmt.Printf("localstack: "+format+"\n", a...) }
 
 func run(ctx context.Context, o options) error {
-	root, err := repoRoot()
-	if err != nil {
-		return err
-	}
-	dir, err := filepath.Abs(o.dir)
-	if err != nil {
-		return err
-	}
-	for _, a := range []string{fmt.Sprintf("127.0.0.1:%d", o.temporalPort), fmt.Sprintf("127.0.0.1:%d", o.uiPort), o.simAddr, o.webhookAddr, o.metricsAddr} {
-		if err := portFree(a); err != nil {
-			return err
-		}
-	}
-	bin := filepath.Join(dir, "bin")
-	if err := os.MkdirAll(bin, 0o755); err != nil {
-		return err
-	}
-
-	say("building the Temporal CLI if needed (the first time takes about 7 minutes)...")
-	cli := exec.CommandContext(ctx, "bash", filepath.Join(root, "scripts", "temporal-cli"))
-	cli.Stderr = os.Stderr
-	out, err := cli.Output()
-	if err != nil {
-		return fmt.Errorf("building the Temporal CLI: %w", err)
-	}
-	temporalPath := strings.TrimSpace(string(out))
-
-	say("building worker, webhook and simulator...")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin+"/", "./worker", "./webhook", "./simulator")
-	build.Dir, build.Stdout, build.Stderr = root, os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		return fmt.Errorf("go build: %w", err)
-	}
-
-	hostPort := fmt.Sprintf("127.0.0.1:%d", o.temporalPort)
-	say("starting Temporal on %s, Web UI on http://localhost:%d ...", hostPort, o.uiPort)
-	quiet := log.NewStructuredLogger(slog.New(slog.DiscardHandler))
-	dev, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
-		ExistingPath:     temporalPath,
-		DBFilename:       filepath.Join(dir, "temporal.db"),
-		EnableUI:         true,
-		UIPort:           fmt.Sprint(o.uiPort),
-		LogLevel:         "error",
-		SearchAttributes: temporaltest.SearchAttributes(),
-		ClientOptions:    &client.Options{HostPort: hostPort, Logger: quiet},
-		Stdout:           io.Discard,
-		Stderr:           io.Discard,
+	st, err := stack.Start(ctx, stack.Options{
+		Dir: o.dir, TemporalPort: o.temporalPort, UIPort: o.uiPort,
+		SimAddr: o.simAddr, WebhookAddr: o.webhookAddr, MetricsAddr: o.metricsAddr,
+		Progress: say,
 	})
 	if err != nil {
-		return fmt.Errorf("starting the Temporal dev server: %w", err)
-	}
-	defer dev.Stop()
-
-	keys := filepath.Join(dir, "keys")
-	simURL, hookURL := "http://"+o.simAddr, "http://"+o.webhookAddr
-	procs := &group{}
-	defer procs.stop()
-	procs.start(ctx, filepath.Join(bin, "simulator"), "simulator", "SIM_LISTEN="+o.simAddr, "SIM_CLIENT_ID=LOCAL_MERCHANT",
-		"SIM_KEY_DIR="+keys, "SIM_NOTIFY_URL="+hookURL+"/alipay/notify", "SIM_TIME_SCALE=0.01")
-	if err := waitHealthy(ctx, simURL+"/healthz"); err != nil {
 		return err
 	}
-	common := []string{"TEMPORAL_ADDRESS=" + hostPort, "ALIPAY_CLIENT_ID=LOCAL_MERCHANT",
-		"ALIPAY_PUBLIC_KEY_FILE=" + filepath.Join(keys, "antom_public_key.pem")}
-	procs.start(ctx, filepath.Join(bin, "webhook"), "webhook", append(common, "WEBHOOK_LISTEN="+o.webhookAddr)...)
-	procs.start(ctx, filepath.Join(bin, "worker"), "worker", append(common, "ALIPAY_BASE_URL="+simURL,
-		"ALIPAY_PRIVATE_KEY_FILE="+filepath.Join(keys, "merchant_private_key.pem"), "WORKER_METRICS_LISTEN="+o.metricsAddr)...)
-	if err := waitHealthy(ctx, hookURL+"/healthz"); err != nil {
-		return err
-	}
+	defer st.Stop()
 
-	cc := capture.Client{Temporal: dev.Client()}
-	demos, err := startDemo(ctx, cc, simURL)
+	demos, err := startDemo(ctx, st)
 	if err != nil {
 		return err
 	}
-	ui := fmt.Sprintf("http://localhost:%d", o.uiPort)
-	say("demo captures started; watch them in the Web UI: %s/namespaces/default/workflows", ui)
+	say("demo captures started; watch them in the Web UI: %s/namespaces/default/workflows", st.UIURL)
 	say("  search, for example: CaptureStatus=\"UNKNOWN\"   or   AlipayPaymentId=\"%s\"", demos[0].paymentID)
-	ok := reportDemo(ctx, cc, demos, ui)
+	ok := reportDemo(ctx, st.Capture, demos, st.UIURL)
 	if o.once {
 		if !ok {
 			return errors.New("a demo capture did not end as expected")
 		}
 		return nil
 	}
-	say("running: Temporal %s, UI %s, simulator %s, webhook %s/alipay/notify, worker metrics http://%s/metrics", hostPort, ui, simURL, hookURL, o.metricsAddr)
-	say("start your own: go run ./starter capture --payment-id <id from POST %s/admin/payments> --amount 10.00 --currency USD --wait", simURL)
+	say("running: Temporal %s, UI %s, simulator %s, webhook %s/alipay/notify, worker metrics %s", st.HostPort, st.UIURL, st.SimURL, st.WebhookURL, st.MetricsURL)
+	say("start your own: go run ./starter capture --payment-id <id from POST %s/admin/payments> --amount 10.00 --currency USD --wait", st.SimURL)
 	say("Ctrl-C stops everything.")
 	select {
 	case <-ctx.Done():
-	case err := <-procs.exited:
+	case err := <-st.Exited():
 		return err
 	}
 	say("stopping...")
@@ -175,7 +99,7 @@ type demo struct {
 	want      workflows.State
 }
 
-func startDemo(ctx context.Context, cc capture.Client, simURL string) ([]demo, error) {
+func startDemo(ctx context.Context, st *stack.Stack) ([]demo, error) {
 	paths := []struct {
 		name   string
 		sc     alipaytest.Scenario
@@ -193,26 +117,19 @@ func startDemo(ctx context.Context, cc capture.Client, simURL string) ([]demo, e
 	}
 	var out []demo
 	for i, p := range paths {
-		body, _ := json.Marshal(alipaytest.Authorization{
+		pay, err := st.Authorize(ctx, alipaytest.Authorization{
 			PaymentID: fmt.Sprintf("DEMO%s%d", time.Now().UTC().Format("20060102150405"), i+1),
 			Amount:    alipay.MustParseDecimal("USD", fmt.Sprintf("%d.00", 10*(i+1))),
 			Scenario:  p.sc,
 		})
-		resp, err := http.Post(simURL+"/admin/payments", "application/json", bytes.NewReader(body))
 		if err != nil {
-			return nil, fmt.Errorf("simulator: %w", err)
-		}
-		var pay alipaytest.Payment
-		err = json.NewDecoder(resp.Body).Decode(&pay)
-		resp.Body.Close()
-		if err != nil || resp.StatusCode != http.StatusCreated {
-			return nil, fmt.Errorf("simulator: create authorization: HTTP %d %v", resp.StatusCode, err)
+			return nil, err
 		}
 		in := workflows.CaptureInput{PaymentID: pay.PaymentID, Amount: pay.Amount, OrderID: fmt.Sprintf("DEMO-ORDER-%d", i+1), AuthorizedAt: time.Now(), Policy: p.policy}
 		if p.expiry > 0 {
 			in.AuthorizedAt, in.AuthExpiresAt = time.Time{}, time.Now().Add(p.expiry)
 		}
-		if _, err := cc.Start(ctx, in); err != nil {
+		if _, err := st.Capture.Start(ctx, in); err != nil {
 			return nil, err
 		}
 		say("  started %-32s payment %s", p.name, pay.PaymentID)
@@ -243,109 +160,4 @@ func reportDemo(ctx context.Context, cc capture.Client, demos []demo, ui string)
 			ui, url.PathEscape(workflows.WorkflowID(d.paymentID)))
 	}
 	return ok
-}
-
-// group runs child processes, prefixing their output, and stops them together.
-type group struct {
-	procs  []*child
-	exited chan error // a child that exited by itself
-}
-
-type child struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-}
-
-func (g *group) start(ctx context.Context, path, name string, env ...string) {
-	if g.exited == nil {
-		g.exited = make(chan error, 8)
-	}
-	c := &child{cmd: exec.Command(path), done: make(chan struct{})}
-	c.cmd.Env = append(os.Environ(), env...)
-	w := &prefixWriter{prefix: "[" + name + "] ", w: os.Stderr}
-	c.cmd.Stdout, c.cmd.Stderr = w, w
-	if err := c.cmd.Start(); err != nil {
-		g.exited <- fmt.Errorf("start %s: %w", name, err)
-		return
-	}
-	g.procs = append(g.procs, c)
-	go func() {
-		err := c.cmd.Wait()
-		close(c.done)
-		if ctx.Err() == nil {
-			g.exited <- fmt.Errorf("%s exited: %v", name, err)
-		}
-	}()
-}
-
-// stop sends SIGTERM to every child, gives them 15 s to finish, then kills the rest.
-func (g *group) stop() {
-	for _, c := range g.procs {
-		_ = c.cmd.Process.Signal(syscall.SIGTERM)
-	}
-	timeout := time.After(15 * time.Second)
-	for _, c := range g.procs {
-		select {
-		case <-c.done:
-		case <-timeout:
-			_ = c.cmd.Process.Kill()
-			<-c.done
-		}
-	}
-}
-
-type prefixWriter struct {
-	prefix string
-	w      io.Writer
-	buf    []byte
-}
-
-func (p *prefixWriter) Write(b []byte) (int, error) {
-	p.buf = append(p.buf, b...)
-	for {
-		i := bytes.IndexByte(p.buf, '\n')
-		if i < 0 {
-			return len(b), nil
-		}
-		_, _ = fmt.Fprintf(p.w, "%s%s\n", p.prefix, p.buf[:i])
-		p.buf = p.buf[i+1:]
-	}
-}
-
-func waitHealthy(ctx context.Context, u string) error {
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(u)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			return fmt.Errorf("%s did not become healthy: %v", u, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-func portFree(addr string) error {
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("%s is in use (another localstack, or a Temporal server?): stop it or pick other ports with the flags (--help): %w", addr, err)
-	}
-	return l.Close()
-}
-
-// repoRoot finds the module root, so that the command works from any folder of the checkout.
-func repoRoot() (string, error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	mod := strings.TrimSpace(string(out))
-	if mod == "" || mod == os.DevNull {
-		return "", errors.New("run localstack from inside the alipay-capture checkout")
-	}
-	return filepath.Dir(mod), nil
 }

@@ -1,0 +1,395 @@
+// Package stack runs the whole system on one machine: a Temporal dev server, and the simulator,
+// webhook and worker built from this repository and run as child processes. The localstack
+// command and the benchmark command use it.
+package stack
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/capturekit/alipay-capture/alipay"
+	"github.com/capturekit/alipay-capture/alipay/alipaytest"
+	"github.com/capturekit/alipay-capture/capture"
+	"github.com/capturekit/alipay-capture/internal/temporaltest"
+)
+
+// ClientID is the merchant Client-Id the stack's simulator accepts.
+const ClientID = "LOCAL_MERCHANT"
+
+// Options configures a Stack. Empty addresses take free loopback ports.
+type Options struct {
+	Dir          string  // working folder: binaries, keys, the Temporal database
+	TemporalPort int     // 0: a free port
+	UIPort       int     // 0: no Web UI
+	InMemory     bool    // keep Temporal's database in memory instead of Dir
+	SimAddr      string  // simulator listen address
+	WebhookAddr  string  // webhook listen address
+	MetricsAddr  string  // worker /metrics listen address
+	TimeScale    float64 // the simulator's SIM_TIME_SCALE; default 0.01
+	NoWorker     bool    // do not start the worker process (StartWorker starts it later)
+	WorkerEnv    []string
+	Output       io.Writer // children's output, prefixed with their names; default os.Stderr
+	Progress     func(format string, a ...any)
+}
+
+// Stack is the running system.
+type Stack struct {
+	HostPort   string // Temporal frontend
+	UIURL      string // empty without UI
+	SimURL     string
+	WebhookURL string // base URL; notifications go to WebhookURL + "/alipay/notify"
+	MetricsURL string // the worker's /metrics
+	KeyDir     string
+	Capture    capture.Client
+	dev        *testsuite.DevServer
+	bin        string
+	workerEnv  []string
+	opts       Options
+	exited     chan error
+
+	mu       sync.Mutex
+	procs    map[string]*child
+	stopping bool
+}
+
+// Start builds what is needed and starts everything. Stop it when done.
+func Start(ctx context.Context, o Options) (s *Stack, err error) {
+	if o.TimeScale == 0 {
+		o.TimeScale = 0.01
+	}
+	if o.Output == nil {
+		o.Output = os.Stderr
+	}
+	if o.Progress == nil {
+		o.Progress = func(string, ...any) {}
+	}
+	root, err := repoRoot()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := filepath.Abs(o.Dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range []*string{&o.SimAddr, &o.WebhookAddr, &o.MetricsAddr} {
+		if *a == "" {
+			if *a, err = freeAddr(); err != nil {
+				return nil, err
+			}
+		} else if err := portFree(*a); err != nil {
+			return nil, err
+		}
+	}
+	if o.TemporalPort == 0 {
+		a, err := freeAddr()
+		if err != nil {
+			return nil, err
+		}
+		fmt.Sscanf(a[strings.LastIndex(a, ":")+1:], "%d", &o.TemporalPort)
+	} else if err := portFree(fmt.Sprintf("127.0.0.1:%d", o.TemporalPort)); err != nil {
+		return nil, err
+	}
+	if o.UIPort != 0 {
+		if err := portFree(fmt.Sprintf("127.0.0.1:%d", o.UIPort)); err != nil {
+			return nil, err
+		}
+	}
+	s = &Stack{opts: o, bin: filepath.Join(dir, "bin"), KeyDir: filepath.Join(dir, "keys"), procs: map[string]*child{}, exited: make(chan error, 8)}
+	if err := os.MkdirAll(s.bin, 0o755); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			s.Stop()
+		}
+	}()
+
+	o.Progress("building the Temporal CLI if needed (the first time takes about 7 minutes)...")
+	cli := exec.CommandContext(ctx, "bash", filepath.Join(root, "scripts", "temporal-cli"))
+	cli.Stderr = o.Output
+	out, err := cli.Output()
+	if err != nil {
+		return nil, fmt.Errorf("building the Temporal CLI: %w", err)
+	}
+	o.Progress("building worker, webhook and simulator...")
+	build := exec.CommandContext(ctx, "go", "build", "-o", s.bin+"/", "./worker", "./webhook", "./simulator")
+	build.Dir, build.Stdout, build.Stderr = root, o.Output, o.Output
+	if err := build.Run(); err != nil {
+		return nil, fmt.Errorf("go build: %w", err)
+	}
+
+	s.HostPort = fmt.Sprintf("127.0.0.1:%d", o.TemporalPort)
+	dev := testsuite.DevServerOptions{
+		ExistingPath:     strings.TrimSpace(string(out)),
+		LogLevel:         "error",
+		SearchAttributes: temporaltest.SearchAttributes(),
+		ClientOptions:    &client.Options{HostPort: s.HostPort, Logger: log.NewStructuredLogger(slog.New(slog.DiscardHandler))},
+		Stdout:           io.Discard,
+		Stderr:           io.Discard,
+	}
+	if !o.InMemory {
+		dev.DBFilename = filepath.Join(dir, "temporal.db")
+	}
+	if o.UIPort != 0 {
+		dev.EnableUI, dev.UIPort = true, fmt.Sprint(o.UIPort)
+		s.UIURL = fmt.Sprintf("http://localhost:%d", o.UIPort)
+	}
+	o.Progress("starting Temporal on %s...", s.HostPort)
+	if s.dev, err = testsuite.StartDevServer(ctx, dev); err != nil {
+		return nil, fmt.Errorf("starting the Temporal dev server: %w", err)
+	}
+	s.Capture = capture.Client{Temporal: s.dev.Client()}
+
+	s.SimURL, s.WebhookURL, s.MetricsURL = "http://"+o.SimAddr, "http://"+o.WebhookAddr, "http://"+o.MetricsAddr+"/metrics"
+	s.start("simulator", "SIM_LISTEN="+o.SimAddr, "SIM_CLIENT_ID="+ClientID, "SIM_KEY_DIR="+s.KeyDir,
+		"SIM_NOTIFY_URL="+s.WebhookURL+"/alipay/notify", fmt.Sprintf("SIM_TIME_SCALE=%g", o.TimeScale))
+	if err := waitHealthy(ctx, s.SimURL+"/healthz"); err != nil {
+		return nil, err
+	}
+	common := []string{"TEMPORAL_ADDRESS=" + s.HostPort, "ALIPAY_CLIENT_ID=" + ClientID,
+		"ALIPAY_PUBLIC_KEY_FILE=" + filepath.Join(s.KeyDir, "antom_public_key.pem")}
+	s.start("webhook", append(common, "WEBHOOK_LISTEN="+o.WebhookAddr)...)
+	s.workerEnv = append(append(common, "ALIPAY_BASE_URL="+s.SimURL,
+		"ALIPAY_PRIVATE_KEY_FILE="+filepath.Join(s.KeyDir, "merchant_private_key.pem"), "WORKER_METRICS_LISTEN="+o.MetricsAddr), o.WorkerEnv...)
+	if !o.NoWorker {
+		s.StartWorker()
+	}
+	if err := waitHealthy(ctx, s.WebhookURL+"/healthz"); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// StartWorker starts the worker process (again, after StopWorker).
+func (s *Stack) StartWorker(extraEnv ...string) {
+	s.start("worker", append(s.workerEnv, extraEnv...)...)
+}
+
+// StopWorker stops the worker process gracefully.
+func (s *Stack) StopWorker() {
+	s.mu.Lock()
+	c := s.procs["worker"]
+	delete(s.procs, "worker")
+	s.mu.Unlock()
+	if c != nil {
+		c.stop()
+	}
+}
+
+// WorkerPID returns the worker process's pid, or 0.
+func (s *Stack) WorkerPID() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c := s.procs["worker"]; c != nil {
+		return c.cmd.Process.Pid
+	}
+	return 0
+}
+
+// Temporal returns a client of the dev server.
+func (s *Stack) Temporal() client.Client { return s.dev.Client() }
+
+// Exited reports a child process that exited by itself.
+func (s *Stack) Exited() <-chan error { return s.exited }
+
+// Stop stops the children (SIGTERM, then SIGKILL after 15 s) and the dev server.
+func (s *Stack) Stop() {
+	s.mu.Lock()
+	s.stopping = true
+	procs := make([]*child, 0, len(s.procs))
+	for _, c := range s.procs {
+		procs = append(procs, c)
+	}
+	s.mu.Unlock()
+	for _, c := range procs {
+		_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	}
+	for _, c := range procs {
+		c.stop()
+	}
+	if s.dev != nil {
+		_ = s.dev.Stop()
+	}
+}
+
+// Authorize creates an authorization in the simulator through its admin API.
+func (s *Stack) Authorize(ctx context.Context, a alipaytest.Authorization) (alipaytest.Payment, error) {
+	body, _ := json.Marshal(a)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, s.SimURL+"/admin/payments", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	var p alipaytest.Payment
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return p, fmt.Errorf("simulator: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		b, _ := io.ReadAll(resp.Body)
+		return p, fmt.Errorf("simulator: create authorization: HTTP %d %s", resp.StatusCode, bytes.TrimSpace(b))
+	}
+	return p, json.NewDecoder(resp.Body).Decode(&p)
+}
+
+// Payment reads one payment of the simulator's ledger.
+func (s *Stack) Payment(ctx context.Context, id string) (alipaytest.Payment, error) {
+	var p alipaytest.Payment
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.SimURL+"/admin/payments/"+id, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return p, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return p, fmt.Errorf("simulator: payment %s: HTTP %d", id, resp.StatusCode)
+	}
+	return p, json.NewDecoder(resp.Body).Decode(&p)
+}
+
+// AntomConfig returns an alipay.Config for a client of the stack's simulator, with its keys.
+func (s *Stack) AntomConfig() (alipay.Config, error) {
+	priv, err := os.ReadFile(filepath.Join(s.KeyDir, "merchant_private_key.pem"))
+	if err != nil {
+		return alipay.Config{}, err
+	}
+	pub, err := os.ReadFile(filepath.Join(s.KeyDir, "antom_public_key.pem"))
+	if err != nil {
+		return alipay.Config{}, err
+	}
+	cfg := alipay.Config{ClientID: ClientID, BaseURL: s.SimURL}
+	if cfg.PrivateKey, err = alipay.ParsePrivateKey(string(priv)); err != nil {
+		return cfg, err
+	}
+	cfg.AntomPublicKey, err = alipay.ParsePublicKey(string(pub))
+	return cfg, err
+}
+
+// AntomPrivateKeyPEM returns the simulator's Antom signing key, for signing test notifications.
+func (s *Stack) AntomPrivateKeyPEM() ([]byte, error) {
+	return os.ReadFile(filepath.Join(s.KeyDir, "antom_private_key.pem"))
+}
+
+type child struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+func (s *Stack) start(name string, env ...string) {
+	c := &child{cmd: exec.Command(filepath.Join(s.bin, name)), done: make(chan struct{})}
+	c.cmd.Env = append(os.Environ(), env...)
+	w := &prefixWriter{prefix: "[" + name + "] ", w: s.opts.Output}
+	c.cmd.Stdout, c.cmd.Stderr = w, w
+	if err := c.cmd.Start(); err != nil {
+		s.exited <- fmt.Errorf("start %s: %w", name, err)
+		return
+	}
+	s.mu.Lock()
+	s.procs[name] = c
+	s.mu.Unlock()
+	go func() {
+		err := c.cmd.Wait()
+		close(c.done)
+		s.mu.Lock()
+		unexpected := !s.stopping && s.procs[name] == c
+		s.mu.Unlock()
+		if unexpected {
+			select {
+			case s.exited <- fmt.Errorf("%s exited: %v", name, err):
+			default:
+			}
+		}
+	}()
+}
+
+// stop sends SIGTERM and kills the child if it has not exited after 15 s.
+func (c *child) stop() {
+	_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-c.done:
+	case <-time.After(15 * time.Second):
+		_ = c.cmd.Process.Kill()
+		<-c.done
+	}
+}
+
+type prefixWriter struct {
+	prefix string
+	w      io.Writer
+	buf    []byte
+}
+
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	p.buf = append(p.buf, b...)
+	for {
+		i := bytes.IndexByte(p.buf, '\n')
+		if i < 0 {
+			return len(b), nil
+		}
+		_, _ = fmt.Fprintf(p.w, "%s%s\n", p.prefix, p.buf[:i])
+		p.buf = p.buf[i+1:]
+	}
+}
+
+func waitHealthy(ctx context.Context, u string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(u)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("%s did not become healthy: %v", u, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+func portFree(addr string) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("%s is in use (another localstack, or a Temporal server?): stop it or pick other ports (--help): %w", addr, err)
+	}
+	return l.Close()
+}
+
+// repoRoot finds the module root, so that commands work from any folder of the checkout.
+func repoRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	mod := strings.TrimSpace(string(out))
+	if mod == "" || mod == os.DevNull {
+		return "", errors.New("run this from inside the alipay-capture checkout")
+	}
+	return filepath.Dir(mod), nil
+}
