@@ -83,7 +83,16 @@ func run(log *slog.Logger) error {
 		defer srv.Close()
 	}
 
-	w := worker.New(c, s.TaskQueue, worker.Options{WorkerStopTimeout: s.StopTimeout})
+	if s.StickyCacheSize > 0 {
+		worker.SetStickyWorkflowCacheSize(s.StickyCacheSize)
+	}
+	w := worker.New(c, s.TaskQueue, worker.Options{
+		WorkerStopTimeout:                      s.StopTimeout,
+		MaxConcurrentActivityExecutionSize:     s.MaxConcurrentActivities,
+		MaxConcurrentWorkflowTaskExecutionSize: s.MaxConcurrentWorkflowTasks,
+		MaxConcurrentWorkflowTaskPollers:       s.Pollers,
+		MaxConcurrentActivityTaskPollers:       s.Pollers,
+	})
 	workflows.Register(w)
 	w.RegisterActivity(&activities.Activities{Antom: antom})
 	log.Info("worker started", "temporal", s.Temporal.Address, "namespace", s.Temporal.Namespace,

@@ -1,0 +1,125 @@
+// Command bench measures alipay-capture against Temporal's own floor on a local dev server, and
+// writes the results to BENCHMARKS.md:
+//
+//	a. end-to-end S-path captures per second against a bare one-activity workflow, same server,
+//	   same worker options;
+//	b. history events and Antom calls per path (S, U→notification, U→inquiry, the 7-day U path);
+//	c. webhook throughput, verified notifications signalled per second, against a raw
+//	   SignalWorkflow loop, with acknowledgement latency percentiles;
+//	d. captures parked in UNKNOWN on one worker process: its peak RSS, then the time for all of
+//	   them to finish once their notifications arrive.
+//
+// Run: go run ./bench [--n 2000] [--signals 1000] [--parked 10000] [--out BENCHMARKS.md]
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/capturekit/alipay-capture/internal/stack"
+)
+
+type options struct {
+	n           int
+	signals     int
+	parked      int
+	concurrency int
+	out         string
+	dir         string
+	skipWeek    bool
+	pollers     int
+	notifyConc  int
+	only        string
+}
+
+func main() {
+	var o options
+	flag.IntVar(&o.n, "n", 2000, "captures (and bare workflows) for the throughput comparison (a)")
+	flag.IntVar(&o.signals, "signals", 1000, "notifications for the webhook comparison (c)")
+	flag.IntVar(&o.parked, "parked", 10000, "captures parked in UNKNOWN on one worker (d)")
+	flag.IntVar(&o.concurrency, "concurrency", 64, "requests in flight at once")
+	flag.StringVar(&o.out, "out", "BENCHMARKS.md", "where to write the results")
+	flag.StringVar(&o.dir, "dir", ".bench", "working folder")
+	flag.BoolVar(&o.skipWeek, "skip-week", false, "skip the 7-day path of (b) (about a minute)")
+	flag.IntVar(&o.notifyConc, "notify-concurrency", 16, "notifications in flight at once in (c) and (d), as Antom's deliveries arrive")
+	flag.IntVar(&o.pollers, "pollers", 0, "workflow and activity task pollers of the in-process workers (0: the SDK's default, 2)")
+	flag.StringVar(&o.only, "only", "", "run only these parts, e.g. \"a\" or \"ac\" (default all; results are written only for a full run)")
+	flag.Usage = func() {
+		fmt.Fprintf(os.Stderr, "Usage: go run ./bench [flags]\n\nBenchmarks the capture system on a local Temporal dev server and writes BENCHMARKS.md.\n\nFlags:\n")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func say(format string, a ...any) {
+	fmt.Fprintf(os.Stderr, "bench %s: "+format+"\n", append([]any{time.Now().Format("15:04:05")}, a...)...)
+}
+
+func run(ctx context.Context, o options) error {
+	quiet, err := os.Create(o.dir + ".log")
+	if err != nil {
+		return err
+	}
+	defer quiet.Close()
+	st, err := stack.Start(ctx, stack.Options{Dir: o.dir, InMemory: true, NoWorker: true, Output: quiet, Progress: say, TimeScale: 0.001})
+	if err != nil {
+		return err
+	}
+	defer st.Stop()
+	b, err := newBench(ctx, st, o)
+	if err != nil {
+		return err
+	}
+	r := report{started: time.Now(), opts: o}
+
+	part := func(p string) bool { return o.only == "" || strings.Contains(o.only, p) }
+	if part("a") {
+		say("(a) throughput: %d bare workflows, then %d S-path captures", o.n, o.n)
+		if r.a, err = b.throughput(ctx); err != nil {
+			return fmt.Errorf("(a): %w", err)
+		}
+		say("(a) bare %.1f/s, capture %.1f/s, ratio %.2f", r.a.bare, r.a.capture, r.a.capture/r.a.bare)
+	}
+	if part("b") {
+		say("(b) history events and Antom calls per path")
+		if r.b, err = b.paths(ctx, !o.skipWeek); err != nil {
+			return fmt.Errorf("(b): %w", err)
+		}
+	}
+	if part("c") {
+		say("(c) webhook: %d notifications through the receiver against %d raw signals", o.signals, o.signals)
+		if r.c, err = b.webhook(ctx); err != nil {
+			return fmt.Errorf("(c): %w", err)
+		}
+		say("(c) webhook %.1f/s (p50 %v, p99 %v), raw %.1f/s (p50 %v, p99 %v)", r.c.webhookRate, r.c.p50, r.c.p99, r.c.rawRate, r.c.rawP50, r.c.rawP99)
+	}
+	b.stopWorkers()
+	if part("d") {
+		say("(d) %d captures parked in UNKNOWN on the worker process", o.parked)
+		if r.d, err = b.parked(ctx); err != nil {
+			return fmt.Errorf("(d): %w", err)
+		}
+		say("(d) peak RSS %d MiB; all finished %v after the notifications began", r.d.peakRSS>>20, r.d.finish)
+	}
+	if o.only != "" {
+		return nil
+	}
+	r.finished = time.Now()
+	if err := os.WriteFile(o.out, []byte(r.markdown()), 0o644); err != nil {
+		return err
+	}
+	say("results written to %s", o.out)
+	return nil
+}

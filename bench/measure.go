@@ -1,0 +1,510 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rsa"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/capturekit/alipay-capture/activities"
+	"github.com/capturekit/alipay-capture/alipay"
+	"github.com/capturekit/alipay-capture/alipay/alipaytest"
+	"github.com/capturekit/alipay-capture/capture"
+	"github.com/capturekit/alipay-capture/internal/stack"
+	"github.com/capturekit/alipay-capture/workflows"
+)
+
+const (
+	bareQueue    = "bench-bare"
+	captureQueue = "bench-capture"
+)
+
+var usd10 = alipay.Amount{Currency: "USD", Value: "1000"}
+
+// BareWorkflow is Temporal's floor for one unit of work: one activity that does nothing.
+func BareWorkflow(ctx workflow.Context) error {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Second})
+	return workflow.ExecuteActivity(ctx, BareActivity).Get(ctx, nil)
+}
+
+// BareActivity does nothing.
+func BareActivity(context.Context) error { return nil }
+
+type bench struct {
+	st       *stack.Stack
+	o        options
+	tc       client.Client
+	cc       capture.Client
+	antomKey *rsa.PrivateKey
+	workers  []worker.Worker
+}
+
+// workerOptions are the same for the bare and the capture workers: a fair comparison.
+func workerOptions(o options) worker.Options {
+	return worker.Options{
+		MaxConcurrentWorkflowTaskPollers: o.pollers,
+		MaxConcurrentActivityTaskPollers: o.pollers,
+	}
+}
+
+func newBench(ctx context.Context, st *stack.Stack, o options) (*bench, error) {
+	cfg, err := st.AntomConfig()
+	if err != nil {
+		return nil, err
+	}
+	antom, err := alipay.NewClient(cfg)
+	if err != nil {
+		return nil, err
+	}
+	pemKey, err := st.AntomPrivateKeyPEM()
+	if err != nil {
+		return nil, err
+	}
+	key, err := alipay.ParsePrivateKey(string(pemKey))
+	if err != nil {
+		return nil, err
+	}
+	b := &bench{st: st, o: o, tc: st.Temporal(), antomKey: key}
+	b.cc = capture.Client{Temporal: b.tc, TaskQueue: captureQueue}
+
+	bare := worker.New(b.tc, bareQueue, workerOptions(o))
+	bare.RegisterWorkflow(BareWorkflow)
+	bare.RegisterActivityWithOptions(BareActivity, activity.RegisterOptions{Name: "BareActivity"})
+	capt := worker.New(b.tc, captureQueue, workerOptions(o))
+	workflows.Register(capt)
+	capt.RegisterActivity(&activities.Activities{Antom: antom})
+	for _, w := range []worker.Worker{bare, capt} {
+		if err := w.Start(); err != nil {
+			return nil, err
+		}
+		b.workers = append(b.workers, w)
+	}
+	return b, nil
+}
+
+func (b *bench) stopWorkers() {
+	for _, w := range b.workers {
+		w.Stop()
+	}
+	b.workers = nil
+}
+
+// authorize creates n authorizations with scenario sc and returns their payment ids.
+func (b *bench) authorize(ctx context.Context, n int, sc alipaytest.Scenario) ([]string, error) {
+	ids := make([]string, n)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(b.o.concurrency)
+	for i := range ids {
+		g.Go(func() error {
+			p, err := b.st.Authorize(gctx, alipaytest.Authorization{Amount: usd10, Scenario: sc})
+			ids[i] = p.PaymentID
+			return err
+		})
+	}
+	return ids, g.Wait()
+}
+
+type throughputResult struct{ bare, capture float64 }
+
+// throughput runs n bare workflows and then n S-path captures, each started and awaited with
+// the same concurrency, and returns completions per second. A small warm-up of each comes first.
+func (b *bench) throughput(ctx context.Context) (throughputResult, error) {
+	var r throughputResult
+	runBare := func(n int) (float64, error) {
+		start := time.Now()
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(b.o.concurrency)
+		for i := 0; i < n; i++ {
+			g.Go(func() error {
+				run, err := b.tc.ExecuteWorkflow(gctx, client.StartWorkflowOptions{TaskQueue: bareQueue}, BareWorkflow)
+				if err != nil {
+					return err
+				}
+				return run.Get(gctx, nil)
+			})
+		}
+		err := g.Wait()
+		return float64(n) / time.Since(start).Seconds(), err
+	}
+	runCapture := func(n int) (float64, error) {
+		ids, err := b.authorize(ctx, n, alipaytest.Scenario{NoNotify: true})
+		if err != nil {
+			return 0, err
+		}
+		start := time.Now()
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(b.o.concurrency)
+		for _, id := range ids {
+			g.Go(func() error {
+				if _, err := b.cc.Start(gctx, workflows.CaptureInput{PaymentID: id, Amount: usd10, AuthorizedAt: time.Now()}); err != nil {
+					return err
+				}
+				res, err := b.cc.Wait(gctx, id)
+				if err == nil && res.State != workflows.StateCaptured {
+					err = fmt.Errorf("capture %s ended %s", id, res.State)
+				}
+				return err
+			})
+		}
+		err = g.Wait()
+		return float64(n) / time.Since(start).Seconds(), err
+	}
+	warm := min(100, b.o.n)
+	if _, err := runBare(warm); err != nil {
+		return r, err
+	}
+	if _, err := runCapture(warm); err != nil {
+		return r, err
+	}
+	var err error
+	if r.bare, err = runBare(b.o.n); err != nil {
+		return r, err
+	}
+	r.capture, err = runCapture(b.o.n)
+	return r, err
+}
+
+type pathResult struct {
+	name       string
+	events     int64
+	captures   int
+	inquiries  int
+	state      workflows.State
+	resolvedBy string
+}
+
+// paths runs each capture path once and reads its history length and Antom's call counts.
+func (b *bench) paths(ctx context.Context, week bool) ([]pathResult, error) {
+	scaled := func(d time.Duration) time.Duration { return d / 10000 }
+	var weekSchedule []time.Duration
+	for _, d := range workflows.DefaultInquirySchedule {
+		weekSchedule = append(weekSchedule, scaled(d))
+	}
+	type path struct {
+		name string
+		sc   alipaytest.Scenario
+		in   func(id string) workflows.CaptureInput
+	}
+	simple := func(id string) workflows.CaptureInput {
+		return workflows.CaptureInput{PaymentID: id, Amount: usd10, AuthorizedAt: time.Now()}
+	}
+	paths := []path{
+		{"S", alipaytest.Scenario{NoNotify: true}, simple},
+		{"S, with Antom's notification racing the result", alipaytest.Scenario{}, simple},
+		{"U→notification", alipaytest.Scenario{Result: "U", ResolveTo: "S", ResolveAfter: alipaytest.Duration(10 * time.Minute)}, simple}, // 0.6 s
+		{"U→inquiry", alipaytest.Scenario{Result: "U", ResolveTo: "S", ResolveAfter: alipaytest.Duration(10 * time.Minute), NoNotify: true}, func(id string) workflows.CaptureInput {
+			in := simple(id)
+			in.Policy.InquirySchedule = []time.Duration{time.Second}
+			return in
+		}},
+	}
+	if week {
+		paths = append(paths, path{"7-day U (default schedule at 1/10,000 speed)", alipaytest.Scenario{Result: "U", NoNotify: true}, func(id string) workflows.CaptureInput {
+			return workflows.CaptureInput{PaymentID: id, Amount: usd10, AuthExpiresAt: time.Now().Add(scaled(workflows.AuthorizationWindow)),
+				Policy: workflows.Policy{InquirySchedule: weekSchedule, DeadlineMargin: scaled(workflows.DefaultDeadlineMargin)}}
+		}})
+	}
+	var out []pathResult
+	for _, p := range paths {
+		ids, err := b.authorize(ctx, 1, p.sc)
+		if err != nil {
+			return nil, err
+		}
+		in := p.in(ids[0])
+		if _, err := b.cc.Start(ctx, in); err != nil {
+			return nil, err
+		}
+		res, err := b.cc.Wait(ctx, ids[0])
+		var outcome *capture.Outcome
+		if err != nil && !errors.As(err, &outcome) {
+			return nil, err
+		}
+		time.Sleep(time.Second) // let a racing notification land, as it would in production
+		d, err := b.tc.DescribeWorkflowExecution(ctx, workflows.WorkflowID(ids[0]), "")
+		if err != nil {
+			return nil, err
+		}
+		ledger, err := b.st.Payment(ctx, ids[0])
+		if err != nil {
+			return nil, err
+		}
+		r := pathResult{name: p.name, events: d.GetWorkflowExecutionInfo().GetHistoryLength(), captures: ledger.CaptureCalls,
+			inquiries: ledger.InquiryCalls, state: res.State, resolvedBy: res.ResolvedBy}
+		say("    %-48s %3d events, %d capture + %d inquiry calls, %s by %s", r.name, r.events, r.captures, r.inquiries, r.state, r.resolvedBy)
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+type webhookResult struct {
+	webhookRate, rawRate float64
+	p50, p99             time.Duration
+	rawP50, rawP99       time.Duration
+}
+
+// park starts n captures that Antom leaves in process without notifying, and waits until all
+// are UNKNOWN.
+func (b *bench) park(ctx context.Context, cc capture.Client, n int) ([]string, error) {
+	ids, err := b.authorize(ctx, n, alipaytest.Scenario{Result: "U", NoNotify: true})
+	if err != nil {
+		return nil, err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(b.o.concurrency)
+	for _, id := range ids {
+		g.Go(func() error {
+			_, err := cc.Start(gctx, workflows.CaptureInput{PaymentID: id, Amount: usd10, AuthorizedAt: time.Now(),
+				Policy: workflows.Policy{InquirySchedule: []time.Duration{24 * time.Hour}}})
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	err = b.waitCount(ctx, fmt.Sprintf("%s = 'UNKNOWN' AND ExecutionStatus = 'Running'", workflows.SearchAttrStatus), n, 10*time.Minute)
+	return ids, err
+}
+
+// waitCount polls the visibility store until query counts at least want workflows.
+func (b *bench) waitCount(ctx context.Context, query string, want int, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	last := time.Now()
+	for {
+		resp, err := b.tc.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Query: query})
+		if err == nil && resp.GetCount() >= int64(want) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("after %v only %d of %d match %q (%v)", limit, resp.GetCount(), want, query, err)
+		}
+		if time.Since(last) > 15*time.Second {
+			say("    ... %d of %d", resp.GetCount(), want)
+			last = time.Now()
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// notification returns a signed notifyCapture for the payment, as Antom would send it.
+func (b *bench) notification(paymentID string) (body []byte, header http.Header, err error) {
+	n := alipay.CaptureNotification{NotifyType: alipay.NotifyTypeCaptureResult, CaptureRequestID: workflows.CaptureRequestID(paymentID, 1),
+		PaymentID: paymentID, CaptureID: "BENCH-" + paymentID, CaptureAmount: usd10,
+		Result: alipay.Result{ResultCode: alipay.CodeSuccess, ResultStatus: alipay.StatusSuccess, ResultMessage: "success"}}
+	body, _ = json.Marshal(n)
+	ts := strconv.FormatInt(time.Now().UnixMilli(), 10)
+	sig, err := alipay.Sign(b.antomKey, alipay.Message{Method: http.MethodPost, Path: "/alipay/notify", ClientID: stack.ClientID, Time: ts, Body: body})
+	header = http.Header{}
+	header.Set("Content-Type", "application/json; charset=UTF-8")
+	header.Set("Client-Id", stack.ClientID)
+	header.Set("Request-Time", ts)
+	header.Set("Signature", "algorithm=RSA256,keyVersion=1,signature="+sig)
+	return body, header, err
+}
+
+// notifyAll posts a signed notification for each payment to the webhook, n at once, and
+// returns the wall time and each acknowledgement's latency.
+func (b *bench) notifyAll(ctx context.Context, ids []string) (time.Duration, []time.Duration, error) {
+	type signed struct {
+		body []byte
+		h    http.Header
+	}
+	reqs := make([]signed, len(ids))
+	for i, id := range ids { // signed beforehand: the benchmark measures the receiver, not Antom
+		body, h, err := b.notification(id)
+		if err != nil {
+			return 0, nil, err
+		}
+		reqs[i] = signed{body, h}
+	}
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: b.o.notifyConc}, Timeout: 30 * time.Second}
+	lat := make([]time.Duration, len(ids))
+	start := time.Now()
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(b.o.notifyConc)
+	for i := range reqs {
+		g.Go(func() error {
+			req, _ := http.NewRequestWithContext(gctx, http.MethodPost, b.st.WebhookURL+"/alipay/notify", bytes.NewReader(reqs[i].body))
+			req.Header = reqs[i].h
+			t := time.Now()
+			resp, err := hc.Do(req)
+			if err != nil {
+				return err
+			}
+			var buf bytes.Buffer
+			_, _ = buf.ReadFrom(resp.Body)
+			resp.Body.Close()
+			lat[i] = time.Since(t)
+			if !alipay.IsAck(resp.StatusCode, buf.Bytes()) {
+				return fmt.Errorf("notification for %s: HTTP %d %s", ids[i], resp.StatusCode, strings.TrimSpace(buf.String()))
+			}
+			return nil
+		})
+	}
+	err := g.Wait()
+	return time.Since(start), lat, err
+}
+
+// signalAll sends each payment's notification with a raw SignalWorkflow call.
+func (b *bench) signalAll(ctx context.Context, ids []string) (time.Duration, []time.Duration, error) {
+	lat := make([]time.Duration, len(ids))
+	notes := make([]alipay.CaptureNotification, len(ids))
+	for i, id := range ids {
+		body, _, err := b.notification(id)
+		if err != nil {
+			return 0, nil, err
+		}
+		_ = json.Unmarshal(body, &notes[i])
+	}
+	start := time.Now()
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(b.o.notifyConc)
+	for i, id := range ids {
+		g.Go(func() error {
+			t := time.Now()
+			err := b.tc.SignalWorkflow(gctx, workflows.WorkflowID(id), "", workflows.SignalNotifyCapture, &notes[i])
+			lat[i] = time.Since(t)
+			return err
+		})
+	}
+	err := g.Wait()
+	return time.Since(start), lat, err
+}
+
+// webhook compares the receiver (verify, signal, acknowledge) with raw SignalWorkflow calls of
+// the same notifications, each on its own set of parked captures.
+func (b *bench) webhook(ctx context.Context) (webhookResult, error) {
+	var r webhookResult
+	n := b.o.signals
+	before, err := b.count(ctx, "CaptureStatus = 'CAPTURED'")
+	if err != nil {
+		return r, err
+	}
+	ids, err := b.park(ctx, b.cc, 2*n)
+	if err != nil {
+		return r, err
+	}
+	// Alternate halves, raw first then webhook, twice, so that neither side gets the quieter
+	// moment of the run.
+	var rawWall, hookWall time.Duration
+	var rawLat, lat []time.Duration
+	half := n / 2
+	for round := 0; round < 2; round++ {
+		base := round * 2 * half
+		rawIDs, hookIDs := ids[base:base+half], ids[base+half:base+2*half]
+		w, l, err := b.signalAll(ctx, rawIDs)
+		if err != nil {
+			return r, err
+		}
+		rawWall, rawLat = rawWall+w, append(rawLat, l...)
+		if w, l, err = b.notifyAll(ctx, hookIDs); err != nil {
+			return r, err
+		}
+		hookWall, lat = hookWall+w, append(lat, l...)
+	}
+	n = 2 * half
+	r.rawRate = float64(n) / rawWall.Seconds()
+	r.webhookRate = float64(n) / hookWall.Seconds()
+	r.p50, r.p99 = percentile(lat, 50), percentile(lat, 99)
+	r.rawP50, r.rawP99 = percentile(rawLat, 50), percentile(rawLat, 99)
+	err = b.waitCount(ctx, "CaptureStatus = 'CAPTURED'", int(before)+2*n, 10*time.Minute)
+	return r, err
+}
+
+type parkedResult struct {
+	n                 int
+	parkTime          time.Duration
+	peakRSS, afterRSS int64
+	finish            time.Duration
+	finished          int
+}
+
+// parked runs the worker process alone, parks n captures in UNKNOWN on it, reads its memory,
+// then sends all their notifications and times until every capture completed.
+func (b *bench) parked(ctx context.Context) (parkedResult, error) {
+	r := parkedResult{n: b.o.parked}
+	b.st.StartWorker()
+	time.Sleep(2 * time.Second) // the worker dials Temporal and checks the namespace
+	pid := b.st.WorkerPID()
+	if pid == 0 {
+		return r, errors.New("the worker process did not start")
+	}
+	cc := capture.Client{Temporal: b.tc} // the worker process's default task queue
+	before, err := b.count(ctx, "CaptureStatus = 'CAPTURED'")
+	if err != nil {
+		return r, err
+	}
+	start := time.Now()
+	ids, err := b.park(ctx, cc, r.n)
+	if err != nil {
+		return r, err
+	}
+	r.parkTime = time.Since(start)
+	r.peakRSS, r.afterRSS = rss(pid)
+	say("    parked %d in %v; worker RSS now %d MiB, peak %d MiB", r.n, r.parkTime.Round(time.Second), r.afterRSS>>20, r.peakRSS>>20)
+
+	start = time.Now()
+	if _, _, err := b.notifyAll(ctx, ids); err != nil {
+		return r, err
+	}
+	if err := b.waitCount(ctx, "CaptureStatus = 'CAPTURED'", int(before)+r.n, 15*time.Minute); err != nil {
+		return r, err
+	}
+	r.finish = time.Since(start)
+	peak, _ := rss(pid)
+	r.peakRSS = max(r.peakRSS, peak)
+	got, err := b.count(ctx, "CaptureStatus = 'CAPTURED' AND ExecutionStatus = 'Completed'")
+	r.finished = int(got - before)
+	return r, err
+}
+
+func (b *bench) count(ctx context.Context, q string) (int64, error) {
+	resp, err := b.tc.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Query: q})
+	return resp.GetCount(), err
+}
+
+// rss returns a process's peak and current resident set size in bytes (Linux).
+func rss(pid int) (peak, now int64) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		kb, _ := strconv.ParseInt(f[1], 10, 64)
+		switch f[0] {
+		case "VmHWM:":
+			peak = kb << 10
+		case "VmRSS:":
+			now = kb << 10
+		}
+	}
+	return peak, now
+}
+
+func percentile(d []time.Duration, p int) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	i := (len(s)*p + 99) / 100
+	return s[min(max(i-1, 0), len(s)-1)]
+}

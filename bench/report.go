@@ -1,0 +1,103 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"time"
+)
+
+type report struct {
+	opts              options
+	started, finished time.Time
+	a                 throughputResult
+	b                 []pathResult
+	c                 webhookResult
+	d                 parkedResult
+}
+
+func (r report) markdown() string {
+	var w strings.Builder
+	p := func(format string, a ...any) { fmt.Fprintf(&w, format+"\n", a...) }
+	mark := func(ok bool) string {
+		if ok {
+			return "met"
+		}
+		return "**missed**"
+	}
+	p("# Benchmarks")
+	p("")
+	p("Measured by `go run ./bench --n %d --signals %d --parked %d --concurrency %d --notify-concurrency %d` on %s, %s.",
+		r.opts.n, r.opts.signals, r.opts.parked, r.opts.concurrency, r.opts.notifyConc, r.started.UTC().Format("2006-01-02 15:04 MST"), machine())
+	p("Everything ran on that one machine: a Temporal dev server (`temporal server start-dev`, SQLite in memory), the Antom simulator, the webhook and workers, and the load generator. The run took %v.",
+		r.finished.Sub(r.started).Round(time.Second))
+	p("")
+	ratio := r.a.capture / r.a.bare
+	p("## a. End-to-end throughput against Temporal's floor")
+	p("")
+	p("| workflow | completions per second |")
+	p("|---|---|")
+	p("| bare: one activity that does nothing | %.1f |", r.a.bare)
+	p("| CaptureWorkflow, S path (signed capture to the simulator, verified answer, search attributes, memo) | %.1f |", r.a.capture)
+	p("")
+	p("Ratio %.2f (target ≥ 0.8: %s). Both ran %d workflows, %d started and awaited at once, on workers with the same options in one process.",
+		ratio, mark(ratio >= 0.8), r.opts.n, r.opts.concurrency)
+	p("")
+	p("## b. History events and Antom calls per path")
+	p("")
+	p("| path | events | Antom capture calls | Antom inquiries | outcome |")
+	p("|---|---|---|---|---|")
+	for _, x := range r.b {
+		p("| %s | %d | %d | %d | %s by %s |", x.name, x.events, x.captures, x.inquiries, x.state, x.resolvedBy)
+	}
+	p("")
+	p("Targets: S path 1 Antom call and ≤ 15 events; U→notification ≤ 25; a full 7-day U path ≤ 400.")
+	p("")
+	wratio := r.c.webhookRate / r.c.rawRate
+	p("## c. Webhook throughput")
+	p("")
+	p("| path | notifications per second | p50 | p99 |")
+	p("|---|---|---|---|")
+	p("| raw `SignalWorkflow` loop | %.1f | %v | %v |", r.c.rawRate, r.c.rawP50.Round(time.Microsecond*100), r.c.rawP99.Round(time.Microsecond*100))
+	p("| webhook: HTTP, Client-Id and RSA signature verified, signal, acknowledgement | %.1f | %v | %v |", r.c.webhookRate, r.c.p50.Round(time.Microsecond*100), r.c.p99.Round(time.Microsecond*100))
+	p("")
+	p("Ratio %.2f (target ≥ 0.9: %s); p99 acknowledgement %v (target < 50 ms: %s). %d notifications each, %d in flight, each to its own capture parked in UNKNOWN.",
+		wratio, mark(wratio >= 0.9), r.c.p99.Round(time.Millisecond), mark(r.c.p99 < 50*time.Millisecond), r.opts.signals, r.opts.notifyConc)
+	p("")
+	p("## d. %d captures parked in UNKNOWN on one worker", r.d.n)
+	p("")
+	p("| measure | value |")
+	p("|---|---|")
+	p("| time to start and park them all | %v |", r.d.parkTime.Round(time.Second))
+	p("| worker RSS with all parked | %d MiB |", r.d.afterRSS>>20)
+	p("| worker peak RSS over the run | %d MiB |", r.d.peakRSS>>20)
+	p("| time for all to finish once their notifications arrive | %v |", r.d.finish.Round(100*time.Millisecond))
+	p("| captures finished (nothing lost) | %d of %d |", r.d.finished, r.d.n)
+	p("")
+	return w.String()
+}
+
+func machine() string {
+	cpu := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(line, "model name") {
+				cpu = strings.TrimSpace(strings.SplitN(line, ":", 2)[1])
+				break
+			}
+		}
+	}
+	mem := ""
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		f := strings.Fields(strings.SplitN(string(b), "\n", 2)[0])
+		if len(f) >= 2 {
+			var kb int64
+			fmt.Sscan(f[1], &kb)
+			mem = fmt.Sprintf(", %d GiB", (kb+(1<<19))>>20)
+		}
+	}
+	goVer, _ := exec.Command("go", "env", "GOVERSION").Output()
+	return fmt.Sprintf("%d × %s%s, %s/%s, %s", runtime.NumCPU(), cpu, mem, runtime.GOOS, runtime.GOARCH, strings.TrimSpace(string(goVer)))
+}
