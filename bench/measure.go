@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
@@ -255,6 +257,7 @@ type webhookResult struct {
 	webhookRate, rawRate float64
 	p50, p99             time.Duration
 	rawP50, rawP99       time.Duration
+	inP50, inP99         time.Duration // inside the receiver, from its histogram: bucket upper bounds
 }
 
 // park starts n captures that Antom leaves in process without notifying, and waits until all
@@ -421,6 +424,9 @@ func (b *bench) webhook(ctx context.Context) (webhookResult, error) {
 	r.webhookRate = float64(n) / hookWall.Seconds()
 	r.p50, r.p99 = percentile(lat, 50), percentile(lat, 99)
 	r.rawP50, r.rawP99 = percentile(rawLat, 50), percentile(rawLat, 99)
+	if r.inP50, r.inP99, err = b.ackHistogram(ctx); err != nil {
+		return r, err
+	}
 	err = b.waitCount(ctx, "CaptureStatus = 'CAPTURED'", int(before)+2*n, 10*time.Minute)
 	return r, err
 }
@@ -437,7 +443,11 @@ type parkedResult struct {
 // then sends all their notifications and times until every capture completed.
 func (b *bench) parked(ctx context.Context) (parkedResult, error) {
 	r := parkedResult{n: b.o.parked}
-	b.st.StartWorker()
+	var env []string
+	if b.o.stickyCache > 0 {
+		env = append(env, fmt.Sprintf("WORKER_STICKY_CACHE_SIZE=%d", b.o.stickyCache))
+	}
+	b.st.StartWorker(env...)
 	time.Sleep(2 * time.Second) // the worker dials Temporal and checks the namespace
 	pid := b.st.WorkerPID()
 	if pid == 0 {
@@ -507,4 +517,35 @@ func percentile(d []time.Duration, p int) time.Duration {
 	slices.Sort(s)
 	i := (len(s)*p + 99) / 100
 	return s[min(max(i-1, 0), len(s)-1)]
+}
+
+// ackHistogram reads the webhook's own acknowledgement-latency histogram (receipt to
+// acknowledgement, inside the receiver) and returns the bucket bounds holding p50 and p99.
+func (b *bench) ackHistogram(ctx context.Context) (p50, p99 time.Duration, err error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, b.st.WebhookURL+"/metrics", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return 0, 0, err
+	}
+	f := families["alipay_capture_notification_ack_seconds"]
+	if f == nil || len(f.GetMetric()) == 0 {
+		return 0, 0, errors.New("webhook has no alipay_capture_notification_ack_seconds")
+	}
+	h := f.GetMetric()[0].GetHistogram()
+	total := float64(h.GetSampleCount())
+	bound := func(q float64) time.Duration {
+		for _, bk := range h.GetBucket() {
+			if float64(bk.GetCumulativeCount()) >= q*total {
+				return time.Duration(bk.GetUpperBound() * float64(time.Second))
+			}
+		}
+		return 0
+	}
+	return bound(0.5), bound(0.99), nil
 }

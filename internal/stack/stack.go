@@ -47,7 +47,10 @@ type Options struct {
 	NoWorker     bool    // do not start the worker process (StartWorker starts it later)
 	WorkerEnv    []string
 	Output       io.Writer // children's output, prefixed with their names; default os.Stderr
-	Progress     func(format string, a ...any)
+	// LogFile, if set, receives the children's output directly (no prefixes, no copying through
+	// this process), for benchmarks: a child never waits on this process to write a log line.
+	LogFile  *os.File
+	Progress func(format string, a ...any)
 }
 
 // Stack is the running system.
@@ -294,8 +297,12 @@ type child struct {
 func (s *Stack) start(name string, env ...string) {
 	c := &child{cmd: exec.Command(filepath.Join(s.bin, name)), done: make(chan struct{})}
 	c.cmd.Env = append(os.Environ(), env...)
-	w := &prefixWriter{prefix: "[" + name + "] ", w: s.opts.Output}
-	c.cmd.Stdout, c.cmd.Stderr = w, w
+	if s.opts.LogFile != nil {
+		c.cmd.Stdout, c.cmd.Stderr = s.opts.LogFile, s.opts.LogFile
+	} else {
+		w := &prefixWriter{prefix: "[" + name + "] ", w: s.opts.Output}
+		c.cmd.Stdout, c.cmd.Stderr = w, w
+	}
 	if err := c.cmd.Start(); err != nil {
 		s.exited <- fmt.Errorf("start %s: %w", name, err)
 		return
