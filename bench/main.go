@@ -75,7 +75,8 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer quiet.Close()
-	st, err := stack.Start(ctx, stack.Options{Dir: o.dir, InMemory: true, NoWorker: true, Output: quiet, LogFile: quiet, Progress: say, TimeScale: 0.001})
+	st, err := stack.Start(ctx, stack.Options{Dir: o.dir, InMemory: true, NoWorker: true, Output: quiet, LogFile: quiet, Progress: say, TimeScale: 0.001,
+		WebhookEnv: []string{"WEBHOOK_PPROF=true"}})
 	if err != nil {
 		return err
 	}

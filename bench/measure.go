@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -258,6 +259,7 @@ type webhookResult struct {
 	p50, p99             time.Duration
 	rawP50, rawP99       time.Duration
 	inP50, inP99         time.Duration // inside the receiver, from its histogram: bucket upper bounds
+	profile              string        // the receiver's CPU profile over the sending, top functions
 }
 
 // park starts n captures that Antom leaves in process without notifying, and waits until all
@@ -405,6 +407,9 @@ func (b *bench) webhook(ctx context.Context) (webhookResult, error) {
 	// moment of the run.
 	var rawWall, hookWall time.Duration
 	var rawLat, lat []time.Duration
+	profDone := make(chan string, 1)
+	go func() { profDone <- b.profileWebhook(ctx, 15) }()
+	time.Sleep(200 * time.Millisecond) // the profile has started
 	half := n / 2
 	for round := 0; round < 2; round++ {
 		base := round * 2 * half
@@ -424,6 +429,7 @@ func (b *bench) webhook(ctx context.Context) (webhookResult, error) {
 	r.webhookRate = float64(n) / hookWall.Seconds()
 	r.p50, r.p99 = percentile(lat, 50), percentile(lat, 99)
 	r.rawP50, r.rawP99 = percentile(rawLat, 50), percentile(rawLat, 99)
+	r.profile = <-profDone
 	if r.inP50, r.inP99, err = b.ackHistogram(ctx); err != nil {
 		return r, err
 	}
@@ -548,4 +554,36 @@ func (b *bench) ackHistogram(ctx context.Context) (p50, p99 time.Duration, err e
 		return 0
 	}
 	return bound(0.5), bound(0.99), nil
+}
+
+// profileWebhook records the receiver's CPU profile for seconds and returns pprof's top
+// functions, with the total CPU time sampled.
+func (b *bench) profileWebhook(ctx context.Context, seconds int) string {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", b.st.WebhookURL, seconds), nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "profile failed: " + err.Error()
+	}
+	defer resp.Body.Close()
+	f, err := os.CreateTemp("", "webhook-*.pprof")
+	if err != nil {
+		return err.Error()
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.ReadFrom(resp.Body); err != nil {
+		return err.Error()
+	}
+	f.Close()
+	out, err := exec.CommandContext(ctx, "go", "tool", "pprof", "-top", "-nodecount=12", b.st.Binary("webhook"), f.Name()).CombinedOutput()
+	if err != nil {
+		return fmt.Sprintf("pprof: %v: %s", err, out)
+	}
+	var keep []string
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if strings.HasPrefix(line, "File:") || strings.HasPrefix(line, "Build ID:") || strings.HasPrefix(line, "Type:") || strings.HasPrefix(line, "Time:") {
+			continue
+		}
+		keep = append(keep, line)
+	}
+	return strings.Join(keep, "\n")
 }

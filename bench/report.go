@@ -67,6 +67,12 @@ func (r report) markdown() string {
 	p("Ratio %.2f (target ≥ 0.9: %s); p99 acknowledgement %v (target < 50 ms: %s). %d notifications each, %d in flight, each to its own capture parked in UNKNOWN.",
 		wratio, mark(wratio >= 0.9), r.c.p99.Round(time.Millisecond), mark(r.c.p99 < 50*time.Millisecond), r.opts.signals, r.opts.notifyConc)
 	p("")
+	p("The receiver's CPU profile over the sending (15 s window; `Duration` is the window, `Total samples` the CPU the receiver used in it):")
+	p("")
+	p("```")
+	p("%s", r.c.profile)
+	p("```")
+	p("")
 	p("## d. %d captures parked in UNKNOWN on one worker", r.d.n)
 	p("")
 	cache := "its default sticky cache (WORKER_STICKY_CACHE_SIZE=2000)"

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"strings"
 	"time"
@@ -75,6 +76,11 @@ func run(log *slog.Logger) error {
 	}
 	mux := receiver.Routes(h)
 	mux.Handle("GET /metrics", reg.Handler())
+	if s.Pprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		log.Warn("WEBHOOK_PPROF is on: /debug/pprof/ is served on the notification listener")
+	}
 	srv := &http.Server{
 		Addr: s.Listen, Handler: mux,
 		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,

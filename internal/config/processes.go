@@ -29,6 +29,7 @@ type Webhook struct {
 	Listen     string `envconfig:"WEBHOOK_LISTEN" default:":8080" desc:"listen address (serves the notification path, /healthz and /metrics)"`
 	Path       string `envconfig:"WEBHOOK_PATH" default:"/alipay/notify" desc:"notification path, as Antom signs it"`
 	ForwardURL string `envconfig:"WEBHOOK_FORWARD_URL" desc:"where notifications of other types are relayed"`
+	Pprof      bool   `envconfig:"WEBHOOK_PPROF" default:"false" desc:"serve Go's /debug/pprof/ profiles on the listen address (for benchmarks; keep off in production)"`
 }
 
 // Starter is the starter command's configuration.

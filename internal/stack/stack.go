@@ -46,6 +46,7 @@ type Options struct {
 	TimeScale    float64 // the simulator's SIM_TIME_SCALE; default 0.01
 	NoWorker     bool    // do not start the worker process (StartWorker starts it later)
 	WorkerEnv    []string
+	WebhookEnv   []string
 	Output       io.Writer // children's output, prefixed with their names; default os.Stderr
 	// LogFile, if set, receives the children's output directly (no prefixes, no copying through
 	// this process), for benchmarks: a child never waits on this process to write a log line.
@@ -169,7 +170,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	}
 	common := []string{"TEMPORAL_ADDRESS=" + s.HostPort, "ALIPAY_CLIENT_ID=" + ClientID,
 		"ALIPAY_PUBLIC_KEY_FILE=" + filepath.Join(s.KeyDir, "antom_public_key.pem")}
-	s.start("webhook", append(common, "WEBHOOK_LISTEN="+o.WebhookAddr)...)
+	s.start("webhook", append(append(common, "WEBHOOK_LISTEN="+o.WebhookAddr), o.WebhookEnv...)...)
 	s.workerEnv = append(append(common, "ALIPAY_BASE_URL="+s.SimURL,
 		"ALIPAY_PRIVATE_KEY_FILE="+filepath.Join(s.KeyDir, "merchant_private_key.pem"), "WORKER_METRICS_LISTEN="+o.MetricsAddr), o.WorkerEnv...)
 	if !o.NoWorker {
@@ -206,6 +207,9 @@ func (s *Stack) WorkerPID() int {
 	}
 	return 0
 }
+
+// Binary returns the path of one of the project's binaries the stack built.
+func (s *Stack) Binary(name string) string { return filepath.Join(s.bin, name) }
 
 // Temporal returns a client of the dev server.
 func (s *Stack) Temporal() client.Client { return s.dev.Client() }
