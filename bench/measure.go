@@ -174,12 +174,22 @@ func (b *bench) throughput(ctx context.Context) (throughputResult, error) {
 	if _, err := runCapture(warm); err != nil {
 		return r, err
 	}
-	var err error
-	if r.bare, err = runBare(b.o.n); err != nil {
-		return r, err
+	// Alternate halves, bare first then capture, twice, so that neither gets the quieter moment.
+	var bareTime, captureTime float64
+	half := b.o.n / 2
+	for round := 0; round < 2; round++ {
+		rate, err := runBare(half)
+		if err != nil {
+			return r, err
+		}
+		bareTime += float64(half) / rate
+		if rate, err = runCapture(half); err != nil {
+			return r, err
+		}
+		captureTime += float64(half) / rate
 	}
-	r.capture, err = runCapture(b.o.n)
-	return r, err
+	r.bare, r.capture = float64(2*half)/bareTime, float64(2*half)/captureTime
+	return r, nil
 }
 
 type pathResult struct {
@@ -438,6 +448,7 @@ func (b *bench) webhook(ctx context.Context) (webhookResult, error) {
 }
 
 type parkedResult struct {
+	cached            string // the worker's sticky cache occupancy with all parked
 	n                 int
 	parkTime          time.Duration
 	peakRSS, afterRSS int64
@@ -471,7 +482,8 @@ func (b *bench) parked(ctx context.Context) (parkedResult, error) {
 	}
 	r.parkTime = time.Since(start)
 	r.peakRSS, r.afterRSS = rss(pid)
-	say("    parked %d in %v; worker RSS now %d MiB, peak %d MiB", r.n, r.parkTime.Round(time.Second), r.afterRSS>>20, r.peakRSS>>20)
+	r.cached = b.workerGauge(ctx, "temporal_sticky_cache_size")
+	say("    parked %d in %v; worker RSS now %d MiB, peak %d MiB; %s workflows in its sticky cache", r.n, r.parkTime.Round(time.Second), r.afterRSS>>20, r.peakRSS>>20, r.cached)
 
 	start = time.Now()
 	if _, _, err := b.notifyAll(ctx, ids); err != nil {
@@ -586,4 +598,20 @@ func (b *bench) profileWebhook(ctx context.Context, seconds int) string {
 		keep = append(keep, line)
 	}
 	return strings.Join(keep, "\n")
+}
+
+// workerGauge returns the value of a gauge on the worker's /metrics, as text.
+func (b *bench) workerGauge(ctx context.Context, name string) string {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, b.st.MetricsURL, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "?"
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil || families[name] == nil || len(families[name].GetMetric()) == 0 {
+		return "?"
+	}
+	return strconv.FormatFloat(families[name].GetMetric()[0].GetGauge().GetValue(), 'f', -1, 64)
 }

@@ -42,7 +42,7 @@ func (r report) markdown() string {
 	p("| bare: one activity that does nothing | %.1f |", r.a.bare)
 	p("| CaptureWorkflow, S path (signed capture to the simulator, verified answer, search attributes, memo) | %.1f |", r.a.capture)
 	p("")
-	p("Ratio %.2f (target ≥ 0.8: %s). Both ran %d workflows, %d started and awaited at once, on workers with the same options in one process.",
+	p("Ratio %.2f (target ≥ 0.8: %s). Both ran %d workflows in two alternating halves (bare, capture, bare, capture), %d started and awaited at once, on workers with the same options in one process.",
 		ratio, mark(ratio >= 0.8), r.opts.n, r.opts.concurrency)
 	p("")
 	p("## b. History events and Antom calls per path")

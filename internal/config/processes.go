@@ -15,7 +15,7 @@ type Worker struct {
 	MetricsListen string        `envconfig:"WORKER_METRICS_LISTEN" default:":9090" desc:"address of the Prometheus /metrics endpoint; empty disables it"`
 	StopTimeout   time.Duration `envconfig:"WORKER_STOP_TIMEOUT" default:"30s" desc:"how long running activities may take to finish on shutdown"`
 	// Tuning; 0 keeps the Temporal SDK's default. BENCHMARKS.md says why these defaults.
-	StickyCacheSize            int `envconfig:"WORKER_STICKY_CACHE_SIZE" desc:"workflows kept in memory between tasks (SDK default 10000)"`
+	StickyCacheSize            int `envconfig:"WORKER_STICKY_CACHE_SIZE" default:"2000" desc:"workflows kept in memory between tasks; captures wait for days, so a small cache bounds memory at little cost (SDK default 10000)"`
 	MaxConcurrentActivities    int `envconfig:"WORKER_MAX_CONCURRENT_ACTIVITIES" desc:"activities (Antom calls) executing at once (SDK default 1000)"`
 	MaxConcurrentWorkflowTasks int `envconfig:"WORKER_MAX_CONCURRENT_WORKFLOW_TASKS" desc:"workflow tasks executing at once (SDK default 1000)"`
 	Pollers                    int `envconfig:"WORKER_POLLERS" desc:"pollers for each of workflow and activity tasks (SDK default 2)"`

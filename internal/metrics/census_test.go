@@ -1,0 +1,66 @@
+package metrics
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/big"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/capturekit/alipay-capture/capture"
+)
+
+func TestCensusCollector(t *testing.T) {
+	calls := 0
+	var fail error
+	census := func(context.Context, time.Time) (capture.Census, error) {
+		calls++
+		return capture.Census{Running: 3, Unknown: 2, NearDeadline: 1,
+			AtRisk:             map[string]*big.Int{"USD": big.NewInt(1075), "JPY": big.NewInt(500)},
+			AtRiskNearDeadline: map[string]*big.Int{"USD": big.NewInt(1050)}}, fail
+	}
+	reg := prometheus.NewRegistry()
+	c := NewCensusCollector(census, time.Hour, slog.New(slog.DiscardHandler))
+	reg.MustRegister(c)
+	values := func() map[string]float64 {
+		families, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]float64{}
+		for _, f := range families {
+			for _, m := range f.GetMetric() {
+				key := f.GetName()
+				for _, l := range m.GetLabel() {
+					key += "," + l.GetValue()
+				}
+				out[key] = m.GetGauge().GetValue()
+			}
+		}
+		return out
+	}
+	got := values()
+	for key, want := range map[string]float64{
+		"alipay_capture_running": 3, "alipay_capture_unknown": 2, "alipay_capture_near_deadline": 1,
+		"alipay_capture_amount_at_risk_minor_units,USD": 1075, "alipay_capture_amount_at_risk_minor_units,JPY": 500,
+		"alipay_capture_amount_at_risk_near_deadline_minor_units,USD": 1050, "alipay_capture_census_success": 1,
+	} {
+		if got[key] != want {
+			t.Errorf("%s = %v, want %v", key, got[key], want)
+		}
+	}
+	values()
+	if calls != 1 {
+		t.Errorf("census ran %d times for two scrapes within the TTL, want 1", calls)
+	}
+
+	fail = errors.New("visibility down")
+	c.at = time.Time{} // the TTL has passed
+	got = values()
+	if got["alipay_capture_census_success"] != 0 || len(got) != 1 {
+		t.Errorf("after a failed census: %v; want only census_success 0", got)
+	}
+}
