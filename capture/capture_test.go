@@ -25,14 +25,7 @@ type env struct {
 
 func setup(t *testing.T) env {
 	t.Helper()
-	srv := temporaltest.Start(t)
-	sim := alipaytest.NewServer(alipaytest.Config{})
-	t.Cleanup(sim.Close)
-	antom, err := alipay.NewClient(sim.Config())
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.StartWorker(t, "capture-test", antom)
+	srv, sim := temporaltest.StartCaptureSystem(t, "capture-test")
 	return env{sim: sim, cc: capture.Client{Temporal: srv.Client, TaskQueue: "capture-test"}}
 }
 

@@ -2,8 +2,6 @@ package e2e_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,10 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
-	"go.temporal.io/sdk/testsuite"
 
 	"github.com/capturekit/alipay-capture/alipay/alipaytest"
 	"github.com/capturekit/alipay-capture/internal/temporaltest"
@@ -74,28 +69,14 @@ func TestProcessesRefuseBadConfiguration(t *testing.T) {
 
 // TestWorkerRefusesNamespaceWithoutSearchAttributes starts a dev server without them.
 func TestWorkerRefusesNamespaceWithoutSearchAttributes(t *testing.T) {
-	path, err := temporaltest.CLIPath()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	dev, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
-		ExistingPath: path, LogLevel: "error", Stdout: io.Discard, Stderr: io.Discard,
-		SearchAttributes: temporal.NewSearchAttributes(workflows.AttrPaymentID.ValueSet("")),
-		ClientOptions:    &client.Options{Logger: log.NewStructuredLogger(slog.New(slog.DiscardHandler))},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dev.Stop()
+	srv := temporaltest.StartWith(t, temporal.NewSearchAttributes(workflows.AttrPaymentID.ValueSet("")))
 	sim := alipaytest.NewServer(alipaytest.Config{})
 	defer sim.Close()
 	keys := t.TempDir()
 	priv, pub := filepath.Join(keys, "m.pem"), filepath.Join(keys, "a.pem")
 	cfg := sim.Config()
 	writeKeys(t, priv, pub, cfg)
-	code, out := runOnce(t, "worker", "TEMPORAL_ADDRESS="+dev.FrontendHostPort(), "ALIPAY_CLIENT_ID="+cfg.ClientID,
+	code, out := runOnce(t, "worker", "TEMPORAL_ADDRESS="+srv.Address, "ALIPAY_CLIENT_ID="+cfg.ClientID,
 		"ALIPAY_BASE_URL="+sim.URL, "ALIPAY_PRIVATE_KEY_FILE="+priv, "ALIPAY_PUBLIC_KEY_FILE="+pub, "WORKER_METRICS_LISTEN=")
 	if code == 0 || !strings.Contains(out, "CaptureStatus is missing") || !strings.Contains(out, "CaptureDeadline is missing") {
 		t.Errorf("exit %d: %s", code, out)

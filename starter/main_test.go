@@ -25,14 +25,7 @@ type env struct {
 
 func setup(t *testing.T) *env {
 	t.Helper()
-	srv := temporaltest.Start(t)
-	sim := alipaytest.NewServer(alipaytest.Config{})
-	t.Cleanup(sim.Close)
-	antom, err := alipay.NewClient(sim.Config())
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.StartWorker(t, "starter-test", antom)
+	srv, sim := temporaltest.StartCaptureSystem(t, "starter-test")
 	cc := capture.Client{Temporal: srv.Client, TaskQueue: "starter-test"}
 	return &env{sim: sim, cc: cc, dial: func(context.Context) (capture.Client, func(), error) { return cc, func() {}, nil }}
 }

@@ -22,6 +22,8 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/capturekit/alipay-capture/activities"
+	"github.com/capturekit/alipay-capture/alipay"
+	"github.com/capturekit/alipay-capture/alipay/alipaytest"
 
 	"github.com/capturekit/alipay-capture/workflows"
 )
@@ -67,9 +69,13 @@ type Server struct {
 	dev     *testsuite.DevServer
 }
 
-// Start starts a dev server on a free loopback port and stops it when the test ends. A test that
-// needs Temporal fails (it is not skipped) when the CLI cannot be found.
-func Start(t testing.TB) *Server {
+// Start starts a dev server on a free loopback port, with CaptureWorkflow's search attributes,
+// and stops it when the test ends. A test that needs Temporal fails (it is not skipped) when the
+// CLI cannot be found.
+func Start(t testing.TB) *Server { return StartWith(t, SearchAttributes()) }
+
+// StartWith is Start with the given search attributes registered instead.
+func StartWith(t testing.TB, attrs temporal.SearchAttributes) *Server {
 	t.Helper()
 	path, err := CLIPath()
 	if err != nil {
@@ -80,7 +86,7 @@ func Start(t testing.TB) *Server {
 	dev, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
 		ExistingPath:     path,
 		LogLevel:         "error",
-		SearchAttributes: SearchAttributes(),
+		SearchAttributes: attrs,
 		ClientOptions:    &client.Options{Logger: log.NewStructuredLogger(slog.New(slog.DiscardHandler))},
 		Stdout:           io.Discard,
 		Stderr:           io.Discard,
@@ -102,4 +108,19 @@ func (s *Server) StartWorker(t testing.TB, taskQueue string, antom activities.An
 		t.Fatal(err)
 	}
 	t.Cleanup(w.Stop)
+}
+
+// StartCaptureSystem starts a dev server, a simulator and a worker on taskQueue: what a test of
+// CaptureWorkflow's callers needs. Both stop when the test ends.
+func StartCaptureSystem(t testing.TB, taskQueue string) (*Server, *alipaytest.Server) {
+	t.Helper()
+	srv := Start(t)
+	sim := alipaytest.NewServer(alipaytest.Config{})
+	t.Cleanup(sim.Close)
+	antom, err := alipay.NewClient(sim.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.StartWorker(t, taskQueue, antom)
+	return srv, sim
 }
