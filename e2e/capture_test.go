@@ -11,6 +11,7 @@ import (
 
 	"github.com/capturekit/alipay-capture/alipay/alipaytest"
 	"github.com/capturekit/alipay-capture/capture"
+	"github.com/capturekit/alipay-capture/internal/stack"
 	"github.com/capturekit/alipay-capture/workflows"
 )
 
@@ -125,8 +126,8 @@ func TestCapturePaths(t *testing.T) {
 		})
 		body := `{"notifyType":"CAPTURE_RESULT","result":{"resultCode":"SUCCESS","resultStatus":"S"},"captureRequestId":"` +
 			workflows.CaptureRequestID(pid, 1) + `","paymentId":"` + pid + `","captureAmount":{"currency":"USD","value":"1000"}}`
-		req, _ := http.NewRequest("POST", s.webhookURL+"/alipay/notify", strings.NewReader(body))
-		req.Header.Set("Client-Id", "E2E_MERCHANT")
+		req, _ := http.NewRequest("POST", s.WebhookURL+"/alipay/notify", strings.NewReader(body))
+		req.Header.Set("Client-Id", stack.ClientID)
 		req.Header.Set("Request-Time", "1700000000000")
 		req.Header.Set("Signature", "algorithm=RSA256,keyVersion=1,signature=Zm9yZ2Vk")
 		resp, err := http.DefaultClient.Do(req)
@@ -164,13 +165,13 @@ func TestCapturePaths(t *testing.T) {
 			t.Errorf("status %+v, %v", st, err)
 		}
 		s.waitFor("the capture to be searchable", func() bool {
-			resp, err := s.tc.ListWorkflow(context.Background(), listRequest("AlipayPaymentId = '"+pid+"' AND CaptureStatus = 'CAPTURED'"))
+			resp, err := s.Temporal().ListWorkflow(context.Background(), listRequest("AlipayPaymentId = '"+pid+"' AND CaptureStatus = 'CAPTURED'"))
 			return err == nil && len(resp.GetExecutions()) == 1
 		})
 	})
 
 	t.Run("metrics endpoints", func(t *testing.T) {
-		resp, err := http.Get(s.webhookURL + "/metrics")
+		resp, err := http.Get(s.WebhookURL + "/metrics")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -194,8 +195,8 @@ func TestWorkerKilledDuringCapture(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.waitFor("the capture to reach Antom", func() bool { return s.ledger(pid).CaptureCalls == 1 })
-	s.procs["worker"].kill()
-	s.start("worker", s.workerEnv...)
+	s.KillWorker()
+	s.StartWorker()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	res, err := s.cc.Wait(ctx, pid)
@@ -225,12 +226,16 @@ func TestTemporalDownWhenNotificationArrives(t *testing.T) {
 		st, err := s.cc.Status(context.Background(), pid)
 		return err == nil && st.State == workflows.StateUnknown
 	})
-	s.stopTemporal()
+	if err := s.StopTemporal(); err != nil {
+		t.Fatal(err)
+	}
 	s.waitFor("a notification refused with 5xx", func() bool {
 		p := s.ledger(pid)
 		return len(p.Notifications) == 1 && p.Notifications[0].Attempts >= 1 && p.Notifications[0].LastStatus == http.StatusServiceUnavailable
 	})
-	s.startTemporal()
+	if err := s.StartTemporal(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	res, err := s.cc.Wait(ctx, pid)

@@ -94,12 +94,11 @@ func TestWorkerShutdownLetsTheCaptureFinish(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.waitFor("the capture to reach Antom", func() bool { return s.ledger(pid).CaptureCalls == 1 })
-	w := s.procs["worker"]
-	w.stop() // SIGTERM, waits for the exit
-	if !strings.Contains(w.out.String(), "worker stopped gracefully") {
-		t.Errorf("worker output lacks a graceful stop:\n%s", tail(w.out.String(), 2000))
+	s.StopWorker() // SIGTERM, waits for the exit
+	if !strings.Contains(s.out.String(), `[worker] {"time"`) || !strings.Contains(s.out.String(), "worker stopped gracefully") {
+		t.Errorf("worker output lacks a graceful stop:\n%s", tail(s.out.String(), 2000))
 	}
-	s.start("worker", s.workerEnv...)
+	s.StartWorker()
 	res, err := s.cc.Wait(context.Background(), pid)
 	if err != nil || res.State != workflows.StateCaptured {
 		t.Fatalf("%+v, %v", res, err)

@@ -1,38 +1,29 @@
 // Package e2e tests the whole system as users run it: a real Temporal dev server, and the
-// simulator, webhook and worker as separate processes built from this repository, talking over
-// loopback HTTP and gRPC.
+// simulator, webhook and worker as separate processes built from this repository (package
+// internal/stack), talking over loopback HTTP and gRPC.
 package e2e_test
 
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"go.temporal.io/api/workflowservice/v1"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/log"
-	"go.temporal.io/sdk/testsuite"
 
 	"github.com/capturekit/alipay-capture/alipay"
 	"github.com/capturekit/alipay-capture/alipay/alipaytest"
 	"github.com/capturekit/alipay-capture/capture"
-	"github.com/capturekit/alipay-capture/internal/temporaltest"
+	"github.com/capturekit/alipay-capture/internal/stack"
 	"github.com/capturekit/alipay-capture/workflows"
 )
 
-var binDir string // the project's binaries, built once by TestMain
+var binDir string // the project's binaries, for tests that run one on its own
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "alipay-capture-e2e-")
@@ -54,14 +45,7 @@ func TestMain(m *testing.M) {
 
 var usd10 = alipay.Amount{Currency: "USD", Value: "1000"}
 
-// proc is one of the project's processes.
-type proc struct {
-	name string
-	cmd  *exec.Cmd
-	out  *syncBuffer
-	done chan struct{}
-}
-
+// syncBuffer collects the processes' output for assertions and failure reports.
 type syncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
@@ -81,17 +65,32 @@ func (s *syncBuffer) String() string {
 
 // system is one running copy of everything.
 type system struct {
-	t          *testing.T
-	dbFile     string
-	hostPort   string
-	dev        *testsuite.DevServer
-	keyDir     string
-	simURL     string
-	webhookURL string
-	workerEnv  []string
-	procs      map[string]*proc
-	cc         capture.Client
-	tc         client.Client
+	*stack.Stack
+	t   *testing.T
+	out *syncBuffer
+	cc  capture.Client
+}
+
+func startSystem(t *testing.T) *system {
+	t.Helper()
+	out := &syncBuffer{}
+	st, err := stack.Start(context.Background(), stack.Options{
+		Dir:       t.TempDir(),
+		TimeScale: 0.001,
+		WorkerEnv: []string{"WORKER_STOP_TIMEOUT=10s"},
+		Output:    out,
+	})
+	if err != nil {
+		t.Fatalf("start the system: %v\n%s", err, tail(out.String(), 4000))
+	}
+	s := &system{Stack: st, t: t, out: out, cc: st.Capture}
+	t.Cleanup(func() {
+		st.Stop()
+		if t.Failed() {
+			t.Logf("--- processes' output ---\n%s", tail(out.String(), 6000))
+		}
+	})
+	return s
 }
 
 func freeAddr(t *testing.T) string {
@@ -104,150 +103,20 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-func startSystem(t *testing.T) *system {
-	t.Helper()
-	dir := t.TempDir()
-	s := &system{t: t, dbFile: filepath.Join(dir, "temporal.db"), hostPort: freeAddr(t), keyDir: filepath.Join(dir, "keys"), procs: map[string]*proc{}}
-	s.startTemporal()
-	t.Cleanup(func() {
-		for _, p := range s.procs {
-			p.stop()
-		}
-		if s.dev != nil {
-			_ = s.dev.Stop()
-		}
-		if t.Failed() {
-			for name, p := range s.procs {
-				t.Logf("--- %s output ---\n%s", name, tail(p.out.String(), 4000))
-			}
-		}
-	})
-	var err error
-	s.tc, err = client.Dial(client.Options{HostPort: s.hostPort, Logger: log.NewStructuredLogger(slog.New(slog.DiscardHandler))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.tc.Close)
-	s.cc = capture.Client{Temporal: s.tc, TaskQueue: "e2e"}
-
-	simAddr, hookAddr := freeAddr(t), freeAddr(t)
-	s.simURL, s.webhookURL = "http://"+simAddr, "http://"+hookAddr
-	s.start("simulator", "SIM_LISTEN="+simAddr, "SIM_CLIENT_ID=E2E_MERCHANT", "SIM_KEY_DIR="+s.keyDir,
-		"SIM_NOTIFY_URL="+s.webhookURL+"/alipay/notify", "SIM_TIME_SCALE=0.001")
-	s.waitHealthy(s.simURL + "/healthz")
-	common := []string{"TEMPORAL_ADDRESS=" + s.hostPort, "ALIPAY_CLIENT_ID=E2E_MERCHANT",
-		"ALIPAY_PUBLIC_KEY_FILE=" + filepath.Join(s.keyDir, "antom_public_key.pem")}
-	s.start("webhook", append(common, "WEBHOOK_LISTEN="+hookAddr)...)
-	s.waitHealthy(s.webhookURL + "/healthz")
-	s.workerEnv = append(common, "ALIPAY_BASE_URL="+s.simURL, "CAPTURE_TASK_QUEUE=e2e",
-		"ALIPAY_PRIVATE_KEY_FILE="+filepath.Join(s.keyDir, "merchant_private_key.pem"),
-		"WORKER_METRICS_LISTEN="+freeAddr(t), "WORKER_STOP_TIMEOUT=10s")
-	s.start("worker", s.workerEnv...)
-	return s
-}
-
-func (s *system) startTemporal() {
-	s.t.Helper()
-	path, err := temporaltest.CLIPath()
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	s.dev, err = testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
-		ExistingPath:     path,
-		DBFilename:       s.dbFile,
-		LogLevel:         "error",
-		SearchAttributes: temporaltest.SearchAttributes(),
-		ClientOptions:    &client.Options{HostPort: s.hostPort, Logger: log.NewStructuredLogger(slog.New(slog.DiscardHandler))},
-		Stdout:           io.Discard,
-		Stderr:           io.Discard,
-	})
-	if err != nil {
-		s.t.Fatalf("start Temporal: %v", err)
-	}
-}
-
-func (s *system) stopTemporal() {
-	if err := s.dev.Stop(); err != nil {
-		s.t.Logf("stop Temporal: %v", err)
-	}
-	s.dev = nil
-}
-
-func (s *system) start(name string, env ...string) *proc {
-	s.t.Helper()
-	p := &proc{name: name, out: &syncBuffer{}, done: make(chan struct{})}
-	p.cmd = exec.Command(filepath.Join(binDir, name))
-	p.cmd.Env = append(os.Environ(), env...)
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	if err := p.cmd.Start(); err != nil {
-		s.t.Fatalf("start %s: %v", name, err)
-	}
-	go func() { _ = p.cmd.Wait(); close(p.done) }()
-	s.procs[name] = p
-	return p
-}
-
-// stop asks the process to stop and kills it if it does not.
-func (p *proc) stop() {
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(10 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
-}
-
-func (p *proc) kill() {
-	_ = p.cmd.Process.Kill()
-	<-p.done
-}
-
-func (s *system) waitHealthy(url string) {
-	s.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("%s never became healthy: %v", url, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // authorize creates an authorization in the simulator process through its admin API.
 func (s *system) authorize(sc alipaytest.Scenario) string {
 	s.t.Helper()
-	body, _ := json.Marshal(alipaytest.Authorization{Amount: usd10, Scenario: sc})
-	resp, err := http.Post(s.simURL+"/admin/payments", "application/json", bytes.NewReader(body))
+	p, err := s.Authorize(context.Background(), alipaytest.Authorization{Amount: usd10, Scenario: sc})
 	if err != nil {
 		s.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var p alipaytest.Payment
-	if resp.StatusCode != http.StatusCreated || json.NewDecoder(resp.Body).Decode(&p) != nil {
-		s.t.Fatalf("authorize: HTTP %d", resp.StatusCode)
 	}
 	return p.PaymentID
 }
 
 func (s *system) ledger(paymentID string) alipaytest.Payment {
 	s.t.Helper()
-	resp, err := http.Get(s.simURL + "/admin/payments/" + paymentID)
+	p, err := s.Payment(context.Background(), paymentID)
 	if err != nil {
-		s.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var p alipaytest.Payment
-	if err := json.NewDecoder(resp.Body).Decode(&p); err != nil {
 		s.t.Fatal(err)
 	}
 	return p
@@ -286,7 +155,7 @@ func (s *system) captureAndWait(in workflows.CaptureInput) (workflows.Result, er
 func (s *system) signals(paymentID string) int {
 	s.t.Helper()
 	n := 0
-	it := s.tc.GetWorkflowHistory(context.Background(), workflows.WorkflowID(paymentID), "", false, 0)
+	it := s.Temporal().GetWorkflowHistory(context.Background(), workflows.WorkflowID(paymentID), "", false, 0)
 	for it.HasNext() {
 		e, err := it.Next()
 		if err != nil {

@@ -64,6 +64,8 @@ type Stack struct {
 	KeyDir     string
 	Capture    capture.Client
 	dev        *testsuite.DevServer
+	devOpts    testsuite.DevServerOptions
+	tc         client.Client
 	bin        string
 	workerEnv  []string
 	opts       Options
@@ -157,10 +159,14 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		s.UIURL = fmt.Sprintf("http://localhost:%d", o.UIPort)
 	}
 	o.Progress("starting Temporal on %s...", s.HostPort)
-	if s.dev, err = testsuite.StartDevServer(ctx, dev); err != nil {
-		return nil, fmt.Errorf("starting the Temporal dev server: %w", err)
+	s.devOpts = dev
+	if err := s.StartTemporal(ctx); err != nil {
+		return nil, err
 	}
-	s.Capture = capture.Client{Temporal: s.dev.Client()}
+	if s.tc, err = client.Dial(client.Options{HostPort: s.HostPort, Logger: log.NewStructuredLogger(slog.New(slog.DiscardHandler))}); err != nil {
+		return nil, err
+	}
+	s.Capture = capture.Client{Temporal: s.tc}
 
 	s.SimURL, s.WebhookURL, s.MetricsURL = "http://"+o.SimAddr, "http://"+o.WebhookAddr, "http://"+o.MetricsAddr+"/metrics"
 	s.start("simulator", "SIM_LISTEN="+o.SimAddr, "SIM_CLIENT_ID="+ClientID, "SIM_KEY_DIR="+s.KeyDir,
@@ -208,11 +214,48 @@ func (s *Stack) WorkerPID() int {
 	return 0
 }
 
+// StartTemporal starts the dev server (again, after StopTemporal: on the same port and, unless
+// InMemory, the same database, so running workflows carry on).
+func (s *Stack) StartTemporal(ctx context.Context) error {
+	dev, err := testsuite.StartDevServer(ctx, s.devOpts)
+	if err != nil {
+		return fmt.Errorf("starting the Temporal dev server: %w", err)
+	}
+	s.mu.Lock()
+	s.dev = dev
+	s.mu.Unlock()
+	return nil
+}
+
+// StopTemporal stops the dev server, as an outage would.
+func (s *Stack) StopTemporal() error {
+	s.mu.Lock()
+	dev := s.dev
+	s.dev = nil
+	s.mu.Unlock()
+	if dev == nil {
+		return nil
+	}
+	return dev.Stop()
+}
+
+// KillWorker kills the worker process (SIGKILL), as a crash would.
+func (s *Stack) KillWorker() {
+	s.mu.Lock()
+	c := s.procs["worker"]
+	delete(s.procs, "worker")
+	s.mu.Unlock()
+	if c != nil {
+		_ = c.cmd.Process.Kill()
+		<-c.done
+	}
+}
+
 // Binary returns the path of one of the project's binaries the stack built.
 func (s *Stack) Binary(name string) string { return filepath.Join(s.bin, name) }
 
-// Temporal returns a client of the dev server.
-func (s *Stack) Temporal() client.Client { return s.dev.Client() }
+// Temporal returns a client of the dev server; it reconnects across StopTemporal and StartTemporal.
+func (s *Stack) Temporal() client.Client { return s.tc }
 
 // Exited reports a child process that exited by itself.
 func (s *Stack) Exited() <-chan error { return s.exited }
@@ -232,9 +275,10 @@ func (s *Stack) Stop() {
 	for _, c := range procs {
 		c.stop()
 	}
-	if s.dev != nil {
-		_ = s.dev.Stop()
+	if s.tc != nil {
+		s.tc.Close()
 	}
+	_ = s.StopTemporal()
 }
 
 // Authorize creates an authorization in the simulator through its admin API.
