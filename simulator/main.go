@@ -8,15 +8,12 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 	"time"
-
-	"github.com/kelseyhightower/envconfig"
 
 	"github.com/capturekit/alipay-capture/alipay"
 	"github.com/capturekit/alipay-capture/alipay/alipaytest"
@@ -33,18 +30,7 @@ const (
 )
 
 func main() {
-	flag.Usage = func() {
-		fmt.Fprintf(os.Stderr, "Usage: simulator\n\nRuns a local Antom (never a real one) configured by environment variables:\n\n")
-		_ = envconfig.Usagef("", &config.Simulator{}, os.Stderr, envconfig.DefaultListFormat)
-		fmt.Fprintf(os.Stderr, "\nKeys in SIM_KEY_DIR: %s and %s (give the worker the merchant private key and the Antom public key), %s, %s.\n",
-			merchantPrivateFile, antomPublicFile, antomPrivateFile, merchantPublicFile)
-	}
-	flag.Parse()
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	if err := run(log); err != nil {
-		log.Error("simulator stopped", "err", err)
-		os.Exit(1)
-	}
+	lifecycle.Main("simulator", "Runs a local Antom (never a real one). Keys in SIM_KEY_DIR: "+merchantPrivateFile+" and "+antomPublicFile+" (give the worker the merchant private key and the Antom public key), "+antomPrivateFile+", "+merchantPublicFile+".", &config.Simulator{}, run)
 }
 
 func run(log *slog.Logger) error {

@@ -4,16 +4,13 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/pprof"
-	"os"
 	"strings"
 	"time"
 
-	"github.com/kelseyhightower/envconfig"
 	"go.temporal.io/sdk/client"
 
 	"github.com/capturekit/alipay-capture/alipay"
@@ -24,16 +21,7 @@ import (
 )
 
 func main() {
-	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "Usage: webhook\n\nReceives Antom notifications and signals capture workflows. Environment:")
-		_ = envconfig.Usagef("", &config.Webhook{}, os.Stderr, envconfig.DefaultListFormat)
-	}
-	flag.Parse()
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	if err := run(log); err != nil {
-		log.Error("webhook stopped", "err", err)
-		os.Exit(1)
-	}
+	lifecycle.Main("webhook", "Receives Antom notifications, verifies them and signals the capture workflows.", &config.Webhook{}, run)
 }
 
 func run(log *slog.Logger) error {

@@ -6,36 +6,25 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"time"
 
-	"github.com/kelseyhightower/envconfig"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/capturekit/alipay-capture/activities"
 	"github.com/capturekit/alipay-capture/capture"
 	"github.com/capturekit/alipay-capture/internal/config"
+	"github.com/capturekit/alipay-capture/internal/lifecycle"
 	"github.com/capturekit/alipay-capture/internal/metrics"
 	"github.com/capturekit/alipay-capture/internal/namespace"
 	"github.com/capturekit/alipay-capture/workflows"
 )
 
 func main() {
-	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "Usage: worker\n\nRuns CaptureWorkflow and its activities. Environment:")
-		_ = envconfig.Usagef("", &config.Worker{}, os.Stderr, envconfig.DefaultListFormat)
-	}
-	flag.Parse()
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	if err := run(log); err != nil {
-		log.Error("worker stopped", "err", err)
-		os.Exit(1)
-	}
+	lifecycle.Main("worker", "Runs CaptureWorkflow and its activities.", &config.Worker{}, run)
 }
 
 func run(log *slog.Logger) error {

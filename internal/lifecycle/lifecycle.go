@@ -5,11 +5,16 @@ package lifecycle
 import (
 	"context"
 	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/kelseyhightower/envconfig"
 )
 
 // ShutdownTimeout bounds the graceful shutdown.
@@ -36,4 +41,19 @@ func Serve(srv *http.Server, ready func()) error {
 	shut, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
 	defer cancel()
 	return srv.Shutdown(shut)
+}
+
+// Main runs a process's run function with a JSON logger on stderr. --help prints what, then the
+// environment variables cfg (an envconfig struct) reads. An error from run is logged and exits 1.
+func Main(name, what string, cfg any, run func(log *slog.Logger) error) {
+	flag.Usage = func() {
+		fmt.Fprintf(os.Stderr, "Usage: %s\n\n%s\n\nEnvironment:\n", name, what)
+		_ = envconfig.Usagef("", cfg, os.Stderr, envconfig.DefaultListFormat)
+	}
+	flag.Parse()
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	if err := run(log); err != nil {
+		log.Error(name+" stopped", "err", err)
+		os.Exit(1)
+	}
 }
