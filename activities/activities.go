@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"time"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/capturekit/alipay-capture/alipay"
@@ -49,9 +50,9 @@ func (a *Activities) Capture(ctx context.Context, in workflows.CaptureActivityIn
 	}
 	resp, err := a.Antom.Capture(ctx, in.Request)
 	if err != nil {
-		return workflows.CaptureActivityResult{}, callError(err)
+		return workflows.CaptureActivityResult{}, callError(ctx, err)
 	}
-	if err := resultError("capture", resp.Result); err != nil {
+	if err := resultError(ctx, "capture", resp.Result); err != nil {
 		return workflows.CaptureActivityResult{}, err
 	}
 	return workflows.CaptureActivityResult{
@@ -66,10 +67,10 @@ func (a *Activities) Capture(ctx context.Context, in workflows.CaptureActivityIn
 func (a *Activities) InquiryPayment(ctx context.Context, in workflows.InquiryActivityInput) (workflows.InquiryActivityResult, error) {
 	resp, err := a.Antom.InquiryPayment(ctx, alipay.InquiryRequest{PaymentID: in.PaymentID})
 	if err != nil {
-		return workflows.InquiryActivityResult{}, callError(err)
+		return workflows.InquiryActivityResult{}, callError(ctx, err)
 	}
 	if resp.Result.ResultStatus != alipay.StatusSuccess {
-		if err := resultError("inquiryPayment", resp.Result); err != nil {
+		if err := resultError(ctx, "inquiryPayment", resp.Result); err != nil {
 			return workflows.InquiryActivityResult{}, err
 		}
 		// U with a wait code: Antom could not answer now.
@@ -99,42 +100,61 @@ func (a *Activities) InquiryPayment(ctx context.Context, in workflows.InquiryAct
 func (a *Activities) Cancel(ctx context.Context, in workflows.CancelActivityInput) (alipay.Result, error) {
 	resp, err := a.Antom.Cancel(ctx, alipay.CancelRequest{PaymentID: in.PaymentID})
 	if err != nil {
-		return alipay.Result{}, callError(err)
+		return alipay.Result{}, callError(ctx, err)
 	}
 	if resp.Result.ResultStatus == alipay.StatusUnknown {
 		// Antom asks for the same cancel again (UNKNOWN_EXCEPTION, rate limit, …).
 		return alipay.Result{}, temporal.NewApplicationError("cancel: "+resp.Result.String(), workflows.ErrTypeRetrySameID)
 	}
-	if err := resultError("cancel", resp.Result); err != nil {
+	if err := resultError(ctx, "cancel", resp.Result); err != nil {
 		return alipay.Result{}, err
 	}
 	return resp.Result, nil
 }
 
 // resultError maps a verified result to an activity error, or nil for S and "wait" U answers.
-func resultError(op string, r alipay.Result) error {
+// Refusals carry the result and the attempt number as details: an F on a later attempt answers a
+// resend, which the workflow does not take as final by itself (DESIGN §2, rule 2). A business
+// refusal is an expected outcome, marked benign so that the SDK does not log it as an error.
+func resultError(ctx context.Context, op string, r alipay.Result) error {
 	switch r.Action() {
 	case alipay.ActionDone, alipay.ActionWait:
 		return nil
 	case alipay.ActionRetry:
 		return temporal.NewApplicationError(op+": Antom asks to resend: "+r.String(), workflows.ErrTypeRetrySameID)
 	case alipay.ActionConfigFailure:
-		return temporal.NewNonRetryableApplicationError(op+": request or configuration error: "+r.String(), workflows.ErrTypeConfig, nil, r)
+		return refusal(ctx, op+": request or configuration error: "+r.String(), workflows.ErrTypeConfig, r)
 	default: // business failure
-		return temporal.NewNonRetryableApplicationError(op+": refused by Antom: "+r.String(), workflows.ErrTypeRefused, nil, r)
+		return refusal(ctx, op+": refused by Antom: "+r.String(), workflows.ErrTypeRefused, r)
 	}
+}
+
+func refusal(ctx context.Context, msg, errType string, r alipay.Result) error {
+	opts := temporal.ApplicationErrorOptions{NonRetryable: true, Details: []any{r, attempt(ctx)}}
+	if errType == workflows.ErrTypeRefused {
+		opts.Category = temporal.ApplicationErrorCategoryBenign
+	}
+	return temporal.NewApplicationErrorWithOptions(msg, errType, opts)
+}
+
+// attempt returns the activity's attempt number (1 for the first), or 1 outside an activity.
+func attempt(ctx context.Context) int {
+	if !activity.IsActivity(ctx) {
+		return 1
+	}
+	return int(activity.GetInfo(ctx).Attempt)
 }
 
 // callError maps an alipay call error: unsent and unknown outcomes are retried; a rejected
 // signature is a configuration error.
-func callError(err error) error {
+func callError(ctx context.Context, err error) error {
 	switch {
 	case errors.Is(err, alipay.ErrSignatureRejected):
 		r := alipay.Result{ResultCode: alipay.CodeSignatureInvalid, ResultStatus: alipay.StatusFail, ResultMessage: err.Error()}
-		return temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrTypeConfig, nil, r)
+		return refusal(ctx, err.Error(), workflows.ErrTypeConfig, r)
 	case errors.Is(err, alipay.ErrInvalidRequest):
 		r := alipay.Result{ResultCode: alipay.CodeParamIllegal, ResultStatus: alipay.StatusFail, ResultMessage: err.Error()}
-		return temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrTypeConfig, nil, r)
+		return refusal(ctx, err.Error(), workflows.ErrTypeConfig, r)
 	case errors.Is(err, alipay.ErrNotSent):
 		return temporal.NewApplicationError(err.Error(), workflows.ErrTypeNotSent)
 	default:

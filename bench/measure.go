@@ -205,7 +205,7 @@ type pathResult struct {
 func (b *bench) paths(ctx context.Context, week bool) ([]pathResult, error) {
 	scaled := func(d time.Duration) time.Duration { return d / 10000 }
 	var weekSchedule []time.Duration
-	for _, d := range workflows.DefaultInquirySchedule {
+	for _, d := range workflows.DefaultPolicy().InquirySchedule {
 		weekSchedule = append(weekSchedule, scaled(d))
 	}
 	type path struct {
@@ -229,7 +229,7 @@ func (b *bench) paths(ctx context.Context, week bool) ([]pathResult, error) {
 	if week {
 		paths = append(paths, path{"7-day U (default schedule at 1/10,000 speed)", alipaytest.Scenario{Result: "U", NoNotify: true}, func(id string) workflows.CaptureInput {
 			return workflows.CaptureInput{PaymentID: id, Amount: usd10, AuthExpiresAt: time.Now().Add(scaled(workflows.AuthorizationWindow)),
-				Policy: workflows.Policy{InquirySchedule: weekSchedule, DeadlineMargin: scaled(workflows.DefaultDeadlineMargin)}}
+				Policy: workflows.Policy{InquirySchedule: weekSchedule, DeadlineMargin: scaled(workflows.DefaultPolicy().DeadlineMargin)}}
 		}})
 	}
 	var out []pathResult

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/capturekit/alipay-capture/workflows"
@@ -24,9 +25,14 @@ import (
 var (
 	// ErrNotFound: no capture workflow exists for the payment.
 	ErrNotFound = errors.New("no capture for this payment")
-	// ErrNotCaptured: the capture ended FAILED or EXPIRED; the error's text says why, and
-	// errors.As with *Outcome gives the details.
+	// ErrNotCaptured: the capture ended FAILED, EXPIRED or UNRESOLVED; the error's text says
+	// why, and errors.As with *Outcome gives the details.
 	ErrNotCaptured = errors.New("payment not captured")
+	// ErrConflict: a capture of the payment exists for another amount or currency; the caller
+	// asked for something else than what runs, which is a mistake to fix, not to retry.
+	ErrConflict = errors.New("a different capture exists for this payment")
+	// ErrFinished: the capture has already ended, so there is nothing left to cancel.
+	ErrFinished = errors.New("capture already finished")
 )
 
 // Client starts and follows capture workflows. Temporal is required; TaskQueue defaults to
@@ -47,12 +53,17 @@ type Started struct {
 
 // Start starts the capture of in.PaymentID, once: while a capture for the payment runs, or
 // after it completed (CAPTURED or CANCELLED), Start returns the existing run with
-// AlreadyStarted set and no error. Only after a FAILED or EXPIRED run may a new one start (with
-// in.Attempt raised if a new captureRequestId is wanted).
+// AlreadyStarted set and no error; if that run captures another amount or currency, Start
+// returns ErrConflict instead. Only after a FAILED, EXPIRED or UNRESOLVED run may a new one start
+// (with in.Attempt raised if a new captureRequestId is wanted).
+//
+// The input is written with the policy defaults filled in, so that the capture keeps them
+// whatever a later release changes (DESIGN §2, rule 8).
 func (c Client) Start(ctx context.Context, in workflows.CaptureInput) (Started, error) {
 	if err := in.Validate(); err != nil {
 		return Started{}, fmt.Errorf("invalid capture: %w", err)
 	}
+	in.Policy = in.Policy.WithDefaults()
 	id := workflows.WorkflowID(in.PaymentID)
 	attrs := []temporal.SearchAttributeUpdate{
 		workflows.AttrPaymentID.ValueSet(in.PaymentID),
@@ -84,11 +95,35 @@ func (c Client) Start(ctx context.Context, in workflows.CaptureInput) (Started, 
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
 	switch {
 	case errors.As(err, &already):
+		if err := c.sameAmount(ctx, id, already.RunId, in); err != nil {
+			return Started{WorkflowID: id, RunID: already.RunId, AlreadyStarted: true}, err
+		}
 		return Started{WorkflowID: id, RunID: already.RunId, AlreadyStarted: true}, nil
 	case err != nil:
 		return Started{}, fmt.Errorf("start capture %s: %w", id, err)
 	}
 	return Started{WorkflowID: id, RunID: run.GetRunID()}, nil
+}
+
+// sameAmount returns ErrConflict when the existing run captures another amount than in.
+func (c Client) sameAmount(ctx context.Context, id, runID string, in workflows.CaptureInput) error {
+	desc, err := c.Temporal.DescribeWorkflowExecution(ctx, id, runID)
+	if err != nil {
+		return fmt.Errorf("capture %s exists; reading its amount: %w", id, err)
+	}
+	field := desc.GetWorkflowExecutionInfo().GetMemo().GetFields()["amount"]
+	if field == nil {
+		return nil // started without a memo, by another client: nothing to compare
+	}
+	var existing string
+	if err := converter.GetDefaultDataConverter().FromPayload(field, &existing); err != nil {
+		return fmt.Errorf("capture %s exists; reading its amount: %w", id, err)
+	}
+	if existing != in.Amount.String() {
+		return fmt.Errorf("%w: payment %s is already being captured for %s, not %s (run %s); nothing was started",
+			ErrConflict, in.PaymentID, existing, in.Amount, runID)
+	}
+	return nil
 }
 
 func (c Client) taskQueue() string {
@@ -110,7 +145,7 @@ func (o *Outcome) Error() string { return o.Message }
 func (o *Outcome) Is(target error) bool { return target == ErrNotCaptured }
 
 // Wait blocks until the payment's capture ends and returns its result: CAPTURED or CANCELLED
-// with a nil error, FAILED or EXPIRED as an *Outcome error.
+// with a nil error, FAILED, EXPIRED or UNRESOLVED as an *Outcome error.
 func (c Client) Wait(ctx context.Context, paymentID string) (workflows.Result, error) {
 	var res workflows.Result
 	err := c.Temporal.GetWorkflow(ctx, workflows.WorkflowID(paymentID), "").Get(ctx, &res)
@@ -118,9 +153,9 @@ func (c Client) Wait(ctx context.Context, paymentID string) (workflows.Result, e
 		return res, nil
 	}
 	var appErr *temporal.ApplicationError
-	if errors.As(err, &appErr) && (appErr.Type() == workflows.ErrTypeCaptureFailed || appErr.Type() == workflows.ErrTypeAuthorizationExpired) {
+	if errors.As(err, &appErr) {
 		var st workflows.Status
-		if derr := appErr.Details(&st); derr == nil {
+		if derr := appErr.Details(&st); derr == nil && st.State.Final() {
 			return st, &Outcome{Status: st, Message: appErr.Message()}
 		}
 	}
@@ -139,7 +174,8 @@ func (c Client) Status(ctx context.Context, paymentID string) (workflows.Status,
 }
 
 // Cancel voids the payment's authorization, if no capture was sent yet; the workflow then ends
-// CANCELLED. It fails when a capture is in flight or done, or when Antom refuses.
+// CANCELLED. It fails when a capture is in flight, with ErrFinished when the capture has ended
+// (the error names its state), and when Antom refuses.
 func (c Client) Cancel(ctx context.Context, paymentID, reason string) (workflows.Result, error) {
 	var res workflows.Result
 	h, err := c.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
@@ -149,10 +185,29 @@ func (c Client) Cancel(ctx context.Context, paymentID, reason string) (workflows
 		WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	if err != nil {
-		return res, notFound(err, paymentID)
+		return res, c.finishedOrNotFound(ctx, err, paymentID)
 	}
 	err = h.Get(ctx, &res)
 	return res, err
+}
+
+// finishedOrNotFound tells a capture that has ended (ErrFinished, with its CaptureStatus) from
+// one that never existed (ErrNotFound), for an operation that needs a running workflow.
+func (c Client) finishedOrNotFound(ctx context.Context, err error, paymentID string) error {
+	var nf *serviceerror.NotFound
+	if !errors.As(err, &nf) {
+		return err
+	}
+	desc, derr := c.Temporal.DescribeWorkflowExecution(ctx, workflows.WorkflowID(paymentID), "")
+	if derr != nil {
+		return notFound(derr, paymentID)
+	}
+	info := desc.GetWorkflowExecutionInfo()
+	if info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		return err
+	}
+	state := temporalSearchAttributes(info.GetSearchAttributes().GetIndexedFields()).str(workflows.SearchAttrStatus)
+	return fmt.Errorf("%w: the capture of payment %s is %s (workflow %s)", ErrFinished, paymentID, state, executionStatus(info.GetStatus()))
 }
 
 // Filter selects captures for List. Zero fields do not filter.

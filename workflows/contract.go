@@ -46,10 +46,14 @@ const (
 	// MetricStarted counts captures started.
 	MetricStarted = "alipay_capture_started_total"
 	// MetricFinished counts captures finished, tagged outcome (CAPTURED, FAILED, EXPIRED,
-	// CANCELLED) and resolved_by (response, notification, inquiry, deadline, cancel).
+	// CANCELLED, UNRESOLVED), resolved_by (response, notification, inquiry, deadline, cancel,
+	// timeout) and code (the last result code).
 	MetricFinished = "alipay_capture_finished_total"
 	// MetricTimeToResult is the time from start to the definitive result, tagged like MetricFinished.
 	MetricTimeToResult = "alipay_capture_time_to_result"
+	// MetricDiscrepancies counts successful captures whose captured amount differs from the
+	// request (or was not reported).
+	MetricDiscrepancies = "alipay_capture_discrepancies_total"
 )
 
 // Typed search attribute keys for the names above.
@@ -73,7 +77,10 @@ const (
 	ErrTypeCaptureFailed = "CaptureFailed"
 	// ErrTypeAuthorizationExpired: the deadline passed without a capture (details: Result).
 	ErrTypeAuthorizationExpired = "AuthorizationExpired"
-	// ErrTypeInvalidInput: the workflow input is unusable; nothing was sent.
+	// ErrTypeUnresolved: Antom's answer did not come within policy.resolveWithin past the
+	// deadline (details: Result).
+	ErrTypeUnresolved = "CaptureUnresolved"
+	// ErrTypeInvalidInput: the workflow input is unusable; nothing was sent (details: Result).
 	ErrTypeInvalidInput = "InvalidInput"
 	// ErrTypeRefused: a verified F answer from Antom (details: alipay.Result). Not retryable.
 	ErrTypeRefused = "AntomRefused"
@@ -101,7 +108,19 @@ const (
 	StateUnknown   State = "UNKNOWN"   // sent, outcome not yet known: waiting for notification or inquiry
 	StateExpired   State = "EXPIRED"   // the authorization lapsed without a capture: final
 	StateCancelled State = "CANCELLED" // the authorization was voided: final
+	// StateUnresolved: Antom still reported the capture in process policy.resolveWithin past the
+	// deadline; final, and operators are alerted to it.
+	StateUnresolved State = "UNRESOLVED"
 )
+
+// Final reports whether s is a final state: one a closed workflow carries.
+func (s State) Final() bool {
+	switch s {
+	case StateCaptured, StateFailed, StateExpired, StateCancelled, StateUnresolved:
+		return true
+	}
+	return false
+}
 
 // How a capture's outcome was learnt (Status.ResolvedBy).
 const (
@@ -110,21 +129,25 @@ const (
 	ResolvedByInquiry      = "inquiry"
 	ResolvedByDeadline     = "deadline"
 	ResolvedByCancel       = "cancel"
+	// ResolvedByTimeout: policy.resolveWithin ran out (UNRESOLVED), or the workflow was
+	// cancelled in Temporal.
+	ResolvedByTimeout = "timeout"
+)
+
+// Result codes the workflow sets itself, beside Antom's.
+const (
+	// CodeInvalidInput: the input is unusable; nothing was sent.
+	CodeInvalidInput = "INVALID_INPUT"
+	// CodeNoDeadline: no capture deadline could be found; nothing was sent.
+	CodeNoDeadline = "NO_DEADLINE"
+	// CodeNoAnswer: the capture calls gave no trustworthy answer.
+	CodeNoAnswer = "NO_ANSWER"
+	// CodeWorkflowCancelled: the workflow was cancelled in Temporal.
+	CodeWorkflowCancelled = "WORKFLOW_CANCELLED"
 )
 
 // AuthorizationWindow is how long Antom holds a manual-capture authorization.
 const AuthorizationWindow = 7 * 24 * time.Hour
-
-// DefaultInquirySchedule mirrors Antom's own notification resend cadence: the waits before each
-// inquiry while a capture is UNKNOWN; the last one repeats until the deadline.
-var DefaultInquirySchedule = []time.Duration{2 * time.Minute, 10 * time.Minute, 10 * time.Minute,
-	time.Hour, 2 * time.Hour, 6 * time.Hour}
-
-// DefaultDeadlineMargin is how long before the deadline the last capture may be sent.
-const DefaultDeadlineMargin = 10 * time.Minute
-
-// DefaultCallTimeout bounds one activity attempt (one HTTP call to Antom plus overhead).
-const DefaultCallTimeout = 30 * time.Second
 
 // WorkflowID returns the id of the capture workflow of an Antom paymentId: "capture/<paymentId>".
 // One authorization, one workflow: a second start with this id cannot capture twice.
@@ -140,17 +163,6 @@ func CaptureRequestID(paymentID string, attempt int) string {
 	}
 	sum := sha256.Sum256([]byte(paymentID))
 	return "cap-" + hex.EncodeToString(sum[:])[:48] + "-" + strconv.Itoa(attempt)
-}
-
-// Policy tunes timing; zero fields take the defaults. Tests and the local stack shrink it to run
-// a week in seconds.
-type Policy struct {
-	// InquirySchedule: waits before successive inquiries while UNKNOWN; the last repeats.
-	InquirySchedule []time.Duration `json:"inquirySchedule,omitempty"`
-	// DeadlineMargin: no capture is sent later than this before the deadline.
-	DeadlineMargin time.Duration `json:"deadlineMargin,omitempty"`
-	// CallTimeout: one activity attempt's start-to-close timeout.
-	CallTimeout time.Duration `json:"callTimeout,omitempty"`
 }
 
 // CaptureInput is the input of CaptureWorkflow.
@@ -195,36 +207,7 @@ func (in CaptureInput) Validate() error {
 	if !in.AuthorizedAt.IsZero() && !in.AuthExpiresAt.IsZero() && in.AuthExpiresAt.Before(in.AuthorizedAt) {
 		return fmt.Errorf("authExpiresAt %s is before authorizedAt %s", in.AuthExpiresAt.Format(time.RFC3339), in.AuthorizedAt.Format(time.RFC3339))
 	}
-	p := in.Policy
-	for i, d := range p.InquirySchedule {
-		if d <= 0 {
-			return fmt.Errorf("policy.inquirySchedule[%d] is %v; waits must be positive", i, d)
-		}
-	}
-	if p.DeadlineMargin < 0 || p.DeadlineMargin >= AuthorizationWindow {
-		return fmt.Errorf("policy.deadlineMargin %v must be between 0 and 7 days", p.DeadlineMargin)
-	}
-	if p.CallTimeout < 0 {
-		return fmt.Errorf("policy.callTimeout %v is negative", p.CallTimeout)
-	}
-	return nil
-}
-
-// withDefaults fills zero policy fields and the attempt number.
-func (in CaptureInput) withDefaults() CaptureInput {
-	if in.Attempt == 0 {
-		in.Attempt = 1
-	}
-	if len(in.Policy.InquirySchedule) == 0 {
-		in.Policy.InquirySchedule = DefaultInquirySchedule
-	}
-	if in.Policy.DeadlineMargin == 0 {
-		in.Policy.DeadlineMargin = DefaultDeadlineMargin
-	}
-	if in.Policy.CallTimeout == 0 {
-		in.Policy.CallTimeout = DefaultCallTimeout
-	}
-	return in
+	return in.Policy.Validate()
 }
 
 // Status is the answer of the status query: everything an operator needs about one capture.
@@ -244,11 +227,21 @@ type Status struct {
 	CaptureCalls     int           `json:"captureCalls"`
 	Inquiries        int           `json:"inquiries"`
 	ResolvedBy       string        `json:"resolvedBy,omitempty"`
+	// Overdue: the deadline passed while Antom still reported the capture in process; it stays
+	// UNKNOWN until Antom answers or ResolveBy.
+	Overdue bool `json:"overdue,omitempty"`
+	// ResolveBy is when an overdue capture closes UNRESOLVED.
+	ResolveBy time.Time `json:"resolveBy,omitzero"`
+	// Discrepancy says how Antom's captured amount differs from the request, when it does.
+	Discrepancy string `json:"discrepancy,omitempty"`
+	// Policy is the timing the capture runs with, defaults included.
+	Policy Policy `json:"policy,omitzero"`
 }
 
-// Result is the workflow's result when it completes (CAPTURED or CANCELLED). FAILED and EXPIRED
-// fail the workflow with an application error of type ErrTypeCaptureFailed or
-// ErrTypeAuthorizationExpired whose details hold the same Result.
+// Result is the workflow's result when it completes (CAPTURED or CANCELLED). FAILED, EXPIRED and
+// UNRESOLVED fail the workflow with an application error of type ErrTypeCaptureFailed (or
+// ErrTypeInvalidInput), ErrTypeAuthorizationExpired or ErrTypeUnresolved whose details hold the
+// same Result.
 type Result = Status
 
 // Activity inputs and outputs (implemented in package activities).

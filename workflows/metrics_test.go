@@ -13,8 +13,8 @@ import (
 	"github.com/capturekit/alipay-capture/workflows"
 )
 
-// TestWorkflowMetrics: a capture counts as started and finished by outcome and resolver, with
-// its time to result, on the worker's Prometheus registry.
+// TestWorkflowMetrics: a capture counts as started and finished by outcome, resolver and result
+// code, with its time to result, on the worker's Prometheus registry.
 func TestWorkflowMetrics(t *testing.T) {
 	reg, err := metrics.New(slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -46,7 +46,7 @@ func TestWorkflowMetrics(t *testing.T) {
 		for _, m := range f.GetMetric() {
 			key := f.GetName()
 			for _, l := range m.GetLabel() {
-				if l.GetName() == "outcome" || l.GetName() == "resolved_by" {
+				if l.GetName() == "outcome" || l.GetName() == "resolved_by" || l.GetName() == "code" {
 					key += "," + l.GetValue()
 				}
 			}
@@ -60,11 +60,11 @@ func TestWorkflowMetrics(t *testing.T) {
 		}
 	}
 	for key, want := range map[string]float64{
-		"alipay_capture_started_total":                                2,
-		"alipay_capture_finished_total,CAPTURED,notification":         1,
-		"alipay_capture_finished_total,FAILED,notification":           1,
-		"alipay_capture_time_to_result_seconds,CAPTURED,notification": 1,
-		"alipay_capture_time_to_result_seconds,FAILED,notification":   1,
+		"alipay_capture_started_total":                                           2,
+		"alipay_capture_finished_total,SUCCESS,CAPTURED,notification":            1,
+		"alipay_capture_finished_total,PROCESS_FAIL,FAILED,notification":         1,
+		"alipay_capture_time_to_result_seconds,SUCCESS,CAPTURED,notification":    1,
+		"alipay_capture_time_to_result_seconds,PROCESS_FAIL,FAILED,notification": 1,
 	} {
 		if got[key] != want {
 			t.Errorf("%s = %v, want %v", key, got[key], want)

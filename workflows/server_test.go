@@ -13,13 +13,13 @@ import (
 	"time"
 
 	historypb "go.temporal.io/api/history/v1"
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/capturekit/alipay-capture/alipay"
 	"github.com/capturekit/alipay-capture/alipay/alipaytest"
+	"github.com/capturekit/alipay-capture/capture"
 	"github.com/capturekit/alipay-capture/internal/temporaltest"
 	"github.com/capturekit/alipay-capture/workflows"
 )
@@ -71,7 +71,7 @@ func TestCapturePathsOnRealServer(t *testing.T) {
 
 	scaled := func(d time.Duration) time.Duration { return d / 10000 }
 	var weekSchedule []time.Duration
-	for _, d := range workflows.DefaultInquirySchedule {
+	for _, d := range workflows.DefaultPolicy().InquirySchedule {
 		weekSchedule = append(weekSchedule, scaled(d))
 	}
 	paths := []struct {
@@ -95,7 +95,7 @@ func TestCapturePathsOnRealServer(t *testing.T) {
 		}},
 		{"u_inquiry_deadline", alipaytest.Scenario{Result: "U", NoNotify: true}, workflows.StateExpired, 400, -1, func(pid string) workflows.CaptureInput {
 			return workflows.CaptureInput{PaymentID: pid, Amount: usd10, AuthExpiresAt: time.Now().Add(scaled(workflows.AuthorizationWindow)),
-				Policy: workflows.Policy{InquirySchedule: weekSchedule, DeadlineMargin: scaled(workflows.DefaultDeadlineMargin)}}
+				Policy: workflows.Policy{InquirySchedule: weekSchedule, DeadlineMargin: scaled(workflows.DefaultPolicy().DeadlineMargin)}}
 		}},
 	}
 	for _, p := range paths {
@@ -106,10 +106,13 @@ func TestCapturePathsOnRealServer(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflows.WorkflowID(pay.PaymentID), TaskQueue: tq}, workflows.WorkflowType, p.input(pay.PaymentID))
+		// Started as services start it, through capture.Client (search attributes and memo set
+		// at start, the policy written into the input).
+		started, err := capture.Client{Temporal: c, TaskQueue: tq}.Start(ctx, p.input(pay.PaymentID))
 		if err != nil {
 			t.Fatal(err)
 		}
+		run := c.GetWorkflow(ctx, started.WorkflowID, started.RunID)
 		var res workflows.Result
 		werr := run.Get(ctx, &res)
 		state := res.State

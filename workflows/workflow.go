@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -12,42 +13,33 @@ import (
 	"github.com/capturekit/alipay-capture/alipay"
 )
 
-// CaptureWorkflow captures one authorization exactly once, before it lapses.
+// CaptureWorkflow captures one authorization exactly once, before it lapses, and closes only in
+// a state that agrees with Antom's ledger (DESIGN §2, money-truth rules).
 //
-// It sends the capture with a captureRequestId fixed before the first send. S ends it CAPTURED,
-// F ends it FAILED. U or no answer makes it UNKNOWN: then the first of a notifyCapture signal for
-// that id, an inquiry (on the policy's schedule) that finds the capture, or the deadline
-// (followed by one last inquiry) resolves it. An inquiry that finds no capture resends the same
-// request. No capture is sent at or after the deadline minus the policy's margin.
+// It sends the capture with a captureRequestId fixed before the first send, in short bounded
+// series. S ends it CAPTURED, F ends it FAILED (unless an earlier send of the same id was
+// ambiguous: then an inquiry decides). U or no answer makes it UNKNOWN: then the first of a
+// notifyCapture signal for that id, or an inquiry (on the policy's schedule) that finds the
+// capture, resolves it; an inquiry that finds no capture resends the same request. No capture is
+// sent at or after the deadline minus the policy's margin. A capture still in process at the
+// deadline stays UNKNOWN (overdue) and closes UNRESOLVED only after policy.resolveWithin.
 func CaptureWorkflow(ctx workflow.Context, in CaptureInput) (*Result, error) {
-	if err := in.Validate(); err != nil {
-		return nil, temporal.NewNonRetryableApplicationError("invalid capture input: "+err.Error(), ErrTypeInvalidInput, nil)
-	}
 	r := &run{
-		in:            in.withDefaults(),
+		v:             workflow.GetVersion(ctx, changeMoneyTruth, versionLegacy, versionMoneyTruth),
+		in:            in,
 		log:           workflow.GetLogger(ctx),
+		metrics:       workflow.GetMetricsHandler(ctx),
 		notifications: workflow.GetSignalChannel(ctx, SignalNotifyCapture),
 	}
-	r.st = Status{
-		State:            StatePending,
-		PaymentID:        in.PaymentID,
-		OrderID:          in.OrderID,
-		Amount:           in.Amount,
-		CaptureRequestID: CaptureRequestID(in.PaymentID, r.in.Attempt),
-	}
+	r.st = Status{State: StatePending, PaymentID: in.PaymentID, OrderID: in.OrderID, Amount: in.Amount}
 	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (Status, error) { return r.st, nil }); err != nil {
 		return nil, err
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateCancel, r.handleCancel,
-		workflow.UpdateHandlerOptions{Validator: r.validateCancel}); err != nil {
-		return nil, err
-	}
-	metrics := workflow.GetMetricsHandler(ctx)
-	metrics.Counter(MetricStarted).Inc(1)
-	res, err := r.execute(ctx)
+	r.metrics.Counter(MetricStarted).Inc(1)
+	res, err := r.start(ctx)
 	// Replay-safe: the SDK emits workflow metrics only when the code runs for the first time.
-	if r.st.State != StatePending && r.st.State != StateCapturing && r.st.State != StateUnknown {
-		tagged := metrics.WithTags(map[string]string{"outcome": string(r.st.State), "resolved_by": r.st.ResolvedBy})
+	if r.st.State.Final() {
+		tagged := r.metrics.WithTags(map[string]string{"outcome": string(r.st.State), "resolved_by": r.st.ResolvedBy, "code": r.st.ResultCode})
 		tagged.Counter(MetricFinished).Inc(1)
 		tagged.Timer(MetricTimeToResult).Record(workflow.Now(ctx).Sub(workflow.GetInfo(ctx).WorkflowStartTime))
 	}
@@ -56,39 +48,75 @@ func CaptureWorkflow(ctx workflow.Context, in CaptureInput) (*Result, error) {
 
 // run is the state of one CaptureWorkflow execution.
 type run struct {
-	in            CaptureInput
+	v             workflow.Version // logic version recorded in the history
+	in            CaptureInput     // with the policy defaults of v
 	st            Status
 	log           log.Logger
+	metrics       client.MetricsHandler
 	notifications workflow.ReceiveChannel
 	cutoff        time.Time // no capture is sent at or after it
 	visible       bool      // the search attributes and memo have been written once
+
+	// ambiguous: a send of the request id had an unknown outcome, so an F answer to a resend is
+	// not final by itself (rule 2).
+	ambiguous bool
+	// heldF is such an F answer, waiting for an inquiry to confirm or overturn it.
+	heldF *alipay.Result
 
 	cancelRequested bool  // set by the cancel update; the main loop serves it while PENDING
 	cancelServed    bool  // the main loop has made the cancel attempt
 	cancelErr       error // its outcome, for the update caller
 }
 
-func (r *run) execute(ctx workflow.Context) (*Result, error) {
-	if err := r.resolveDeadline(ctx); err != nil {
+// legacy reports whether the history was recorded by the first release's logic, which running
+// captures of that release keep.
+func (r *run) legacy() bool { return r.v == versionLegacy }
+
+// start validates the input and runs the capture to its end.
+func (r *run) start(ctx workflow.Context) (*Result, error) {
+	if err := r.in.Validate(); err != nil {
+		msg := "invalid capture input: " + err.Error()
+		if r.legacy() {
+			return nil, temporal.NewNonRetryableApplicationError(msg, ErrTypeInvalidInput, nil)
+		}
+		return r.finish(ctx, r.refuseToStart(ctx, CodeInvalidInput, msg, ErrTypeInvalidInput))
+	}
+	r.in.Policy = r.in.Policy.or(defaultPolicy(r.v))
+	if r.in.Attempt == 0 {
+		r.in.Attempt = 1
+	}
+	r.st.CaptureRequestID = CaptureRequestID(r.in.PaymentID, r.in.Attempt)
+	if !r.legacy() {
+		r.st.Policy = r.in.Policy
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateCancel, r.handleCancel,
+		workflow.UpdateHandlerOptions{Validator: r.validateCancel}); err != nil {
 		return nil, err
+	}
+	return r.finish(ctx, r.execute(ctx))
+}
+
+func (r *run) execute(ctx workflow.Context) error {
+	if err := r.resolveDeadline(ctx); err != nil {
+		return err
 	}
 	if r.in.CaptureAt.After(workflow.Now(ctx)) {
 		// Show the waiting capture as PENDING; an immediate capture shows up as CAPTURING.
 		if err := r.upsertVisibility(ctx); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if done, err := r.waitUntilCaptureAt(ctx); done || err != nil {
-		return r.finish(ctx, err)
+		return err
 	}
 	if !workflow.Now(ctx).Before(r.cutoff) {
-		return r.finish(ctx, r.expire(ctx, "authorization deadline passed before the capture was sent", false))
+		return r.expire(ctx, "authorization deadline passed before the capture was sent")
 	}
 	resolved, err := r.sendCapture(ctx)
 	if err != nil || resolved {
-		return r.finish(ctx, err)
+		return err
 	}
-	return r.finish(ctx, r.awaitOutcome(ctx))
+	return r.awaitOutcome(ctx)
 }
 
 // resolveDeadline sets the deadline from the input, else from inquiryPayment.
@@ -101,8 +129,17 @@ func (r *run) resolveDeadline(ctx workflow.Context) error {
 	default:
 		inq, err := r.inquire(ctx, true)
 		if err != nil {
-			return temporal.NewNonRetryableApplicationError(
-				"looking up the authorization deadline with inquiryPayment: "+err.Error(), ErrTypeInvalidInput, err)
+			msg := "looking up the authorization deadline with inquiryPayment: " + err.Error()
+			if r.legacy() {
+				return temporal.NewNonRetryableApplicationError(msg, ErrTypeInvalidInput, err)
+			}
+			code := CodeNoDeadline
+			var appErr *temporal.ApplicationError
+			var res alipay.Result
+			if errors.As(err, &appErr) && appErr.Details(&res) == nil && res.ResultCode != "" {
+				code = res.ResultCode // e.g. ORDER_NOT_EXIST: Antom does not know the payment
+			}
+			return r.refuseToStart(ctx, code, msg, ErrTypeCaptureFailed)
 		}
 		switch {
 		case !inq.AuthExpiryTime.IsZero():
@@ -110,17 +147,110 @@ func (r *run) resolveDeadline(ctx workflow.Context) error {
 		case !inq.PaymentTime.IsZero():
 			r.st.Deadline = inq.PaymentTime.Add(AuthorizationWindow).UTC()
 		default:
-			return temporal.NewNonRetryableApplicationError(
-				"no capture deadline: the input has neither authorizedAt nor authExpiresAt and inquiryPayment reported neither authExpiryTime nor paymentTime",
-				ErrTypeInvalidInput, nil)
+			msg := "no capture deadline: the input has neither authorizedAt nor authExpiresAt and inquiryPayment reported neither authExpiryTime nor paymentTime"
+			if r.legacy() {
+				return temporal.NewNonRetryableApplicationError(msg, ErrTypeInvalidInput, nil)
+			}
+			return r.refuseToStart(ctx, CodeNoDeadline, msg, ErrTypeCaptureFailed)
 		}
 	}
 	r.cutoff = r.st.Deadline.Add(-r.in.Policy.DeadlineMargin)
 	return nil
 }
 
+// refuseToStart closes a capture that sent nothing as FAILED with code and msg (rule 4).
+func (r *run) refuseToStart(ctx workflow.Context, code, msg, errType string) error {
+	r.log.Warn("capture not started", "code", code, "reason", msg)
+	r.st.State, r.st.ResultCode, r.st.ResultMessage = StateFailed, code, msg
+	if err := r.upsertStatusOnly(ctx); err != nil {
+		return err
+	}
+	return temporal.NewNonRetryableApplicationError(msg, errType, nil, r.st)
+}
+
+// finish turns the final state into the workflow's result or error. A workflow cancelled in
+// Temporal still closes with a final state (rule 4).
+func (r *run) finish(ctx workflow.Context, err error) (*Result, error) {
+	if err != nil {
+		if !r.legacy() && !r.st.State.Final() && temporal.IsCanceledError(err) {
+			return nil, r.closeCancelled(ctx, err)
+		}
+		return nil, err
+	}
+	// Let a cancel update return its answer before the workflow completes.
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return nil, err
+	}
+	st := r.st
+	return &st, nil
+}
+
+// closeCancelled records the final state of a workflow cancelled in Temporal: FAILED when nothing
+// was sent (the authorization stands; a new start may capture it), else UNRESOLVED, because Antom
+// may have captured and nobody will now find out.
+func (r *run) closeCancelled(ctx workflow.Context, cause error) error {
+	ctx, _ = workflow.NewDisconnectedContext(ctx)
+	sent := r.st.CaptureCalls > 0
+	r.st.ResolvedBy, r.st.ResultCode = ResolvedByTimeout, CodeWorkflowCancelled
+	r.st.NextInquiryAt = time.Time{}
+	if sent {
+		r.st.State = StateUnresolved
+		r.st.ResultMessage = "workflow cancelled in Temporal after a capture was sent; check the payment with inquiryPayment"
+		r.log.Error("capture workflow cancelled with a capture outcome unknown", "captureRequestId", r.st.CaptureRequestID)
+	} else {
+		r.st.State = StateFailed
+		r.st.ResultMessage = "workflow cancelled in Temporal before a capture was sent"
+	}
+	if err := r.upsertStatusOnly(ctx); err != nil {
+		return err
+	}
+	return cause
+}
+
+// upsertVisibility writes the state's search attribute (and, the first time, the other search
+// attributes and the memo that the starter did not set already) so that the Temporal UI shows
+// where the money stands without opening the workflow.
+func (r *run) upsertVisibility(ctx workflow.Context) error {
+	first := !r.visible
+	r.visible = true
+	updates := []temporal.SearchAttributeUpdate{AttrStatus.ValueSet(string(r.st.State))}
+	if first {
+		have := workflow.GetTypedSearchAttributes(ctx)
+		missing := func(v string, key temporal.SearchAttributeKeyKeyword) bool {
+			got, ok := have.GetKeyword(key)
+			return v != "" && (r.legacy() || !ok || got != v)
+		}
+		if missing(r.in.PaymentID, AttrPaymentID) {
+			updates = append(updates, AttrPaymentID.ValueSet(r.in.PaymentID))
+		}
+		if got, ok := have.GetTime(AttrDeadline); r.legacy() || !ok || !got.Equal(r.st.Deadline) {
+			updates = append(updates, AttrDeadline.ValueSet(r.st.Deadline))
+		}
+		if missing(r.in.OrderID, AttrOrderID) {
+			updates = append(updates, AttrOrderID.ValueSet(r.in.OrderID))
+		}
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
+		return err
+	}
+	if first && (r.legacy() || workflow.GetInfo(ctx).Memo.GetFields()["amount"] == nil) {
+		memo := map[string]any{"amount": r.in.Amount.String(), "paymentId": r.in.PaymentID}
+		if r.in.OrderID != "" {
+			memo["orderId"] = r.in.OrderID
+		}
+		return workflow.UpsertMemo(ctx, memo)
+	}
+	return nil
+}
+
+// upsertStatusOnly writes CaptureStatus alone, for closes where the other attributes may be
+// unusable (bad input) or already written.
+func (r *run) upsertStatusOnly(ctx workflow.Context) error {
+	return workflow.UpsertTypedSearchAttributes(ctx, AttrStatus.ValueSet(string(r.st.State)))
+}
+
 // waitUntilCaptureAt holds a PENDING capture until CaptureAt, serving cancel requests meanwhile.
-// done is true when the workflow ended (cancelled or expired) while waiting.
+// done is true when the workflow ended (cancelled) while waiting.
 func (r *run) waitUntilCaptureAt(ctx workflow.Context) (done bool, err error) {
 	for {
 		wait := r.in.CaptureAt.Sub(workflow.Now(ctx))
@@ -177,12 +307,7 @@ func (r *run) cancel(ctx workflow.Context) error {
 	opts := workflow.ActivityOptions{
 		StartToCloseTimeout:    r.in.Policy.CallTimeout,
 		ScheduleToCloseTimeout: 10 * time.Minute,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        time.Second,
-			BackoffCoefficient:     2,
-			MaximumInterval:        time.Minute,
-			NonRetryableErrorTypes: []string{ErrTypeRefused, ErrTypeConfig},
-		},
+		RetryPolicy:            retryPolicy(time.Minute),
 	}
 	var res alipay.Result
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), ActivityCancel,
@@ -200,323 +325,13 @@ func (r *run) cancel(ctx workflow.Context) error {
 	return r.upsertVisibility(ctx)
 }
 
-// sendCapture sends (or resends) the capture request and applies the answer. resolved is true
-// when the outcome is final. A matching notification that arrives while the call is being
-// retried resolves the capture and abandons the call.
-func (r *run) sendCapture(ctx workflow.Context) (resolved bool, err error) {
-	now := workflow.Now(ctx)
-	if !now.Before(r.cutoff) {
-		return false, nil
+// retryPolicy is the one retry policy of the workflow's activities: exponential from 1 s up to
+// maxInterval, never retrying a verified refusal or configuration error.
+func retryPolicy(maxInterval time.Duration) *temporal.RetryPolicy {
+	return &temporal.RetryPolicy{
+		InitialInterval:        time.Second,
+		BackoffCoefficient:     2,
+		MaximumInterval:        maxInterval,
+		NonRetryableErrorTypes: []string{ErrTypeRefused, ErrTypeConfig, ErrTypeDeadlinePassed},
 	}
-	if r.st.State != StateCapturing {
-		r.st.State = StateCapturing
-		if err := r.upsertVisibility(ctx); err != nil {
-			return false, err
-		}
-	}
-	r.st.CaptureCalls++
-	callCtx, abandon := workflow.WithCancel(ctx)
-	defer abandon()
-	callCtx = workflow.WithActivityOptions(callCtx, workflow.ActivityOptions{
-		ScheduleToCloseTimeout: r.cutoff.Sub(now),
-		StartToCloseTimeout:    min(r.in.Policy.CallTimeout, r.cutoff.Sub(now)),
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        time.Second,
-			BackoffCoefficient:     2,
-			MaximumInterval:        time.Minute,
-			NonRetryableErrorTypes: []string{ErrTypeRefused, ErrTypeConfig, ErrTypeDeadlinePassed},
-		},
-	})
-	req := alipay.CaptureRequest{
-		CaptureRequestID: r.st.CaptureRequestID,
-		PaymentID:        r.in.PaymentID,
-		CaptureAmount:    r.in.Amount,
-		IsLastCapture:    r.in.IsLastCapture,
-	}
-	fut := workflow.ExecuteActivity(callCtx, ActivityCapture, CaptureActivityInput{Request: req, NotAfter: r.cutoff})
-
-	var (
-		res     CaptureActivityResult
-		callErr error
-		byNote  *alipay.CaptureNotification
-	)
-	sel := workflow.NewSelector(ctx)
-	sel.AddFuture(fut, func(f workflow.Future) { callErr = f.Get(ctx, &res) })
-	sel.AddReceive(r.notifications, func(c workflow.ReceiveChannel, more bool) { byNote = r.receiveNotification(ctx, c) })
-	for {
-		sel.Select(ctx)
-		if byNote != nil {
-			abandon()
-			return true, r.applyNotification(ctx, byNote)
-		}
-		if fut.IsReady() {
-			break
-		}
-	}
-
-	if callErr != nil {
-		var appErr *temporal.ApplicationError
-		if errors.As(callErr, &appErr) && (appErr.Type() == ErrTypeRefused || appErr.Type() == ErrTypeConfig) {
-			var result alipay.Result
-			_ = appErr.Details(&result)
-			r.st.ResolvedBy = ResolvedByResponse
-			return true, r.fail(ctx, result)
-		}
-		// Retries ran out at the cut-off, or the activity refused to send past it: the request
-		// may or may not have taken effect. Only a notification or an inquiry can tell.
-		r.log.Info("capture call gave no answer", "captureRequestId", req.CaptureRequestID, "err", callErr)
-		return false, r.enterUnknown(ctx, alipay.Result{ResultCode: "NO_ANSWER", ResultStatus: alipay.StatusUnknown, ResultMessage: callErr.Error()})
-	}
-	if res.Result.ResultStatus == alipay.StatusSuccess {
-		r.st.ResolvedBy = ResolvedByResponse
-		return true, r.succeed(ctx, res.Result, res.CaptureID, res.CaptureAmount, res.CaptureTime)
-	}
-	return false, r.enterUnknown(ctx, res.Result)
-}
-
-// awaitOutcome waits in UNKNOWN for a notification, an inquiry or the deadline to resolve the
-// capture.
-func (r *run) awaitOutcome(ctx workflow.Context) error {
-	for i := 0; ; i++ {
-		sched := r.in.Policy.InquirySchedule
-		wait := sched[min(i, len(sched)-1)]
-		now := workflow.Now(ctx)
-		untilDeadline := r.st.Deadline.Sub(now)
-		atDeadline := wait >= untilDeadline
-		if atDeadline {
-			wait = max(untilDeadline, 0)
-		}
-		r.st.NextInquiryAt = now.Add(wait)
-
-		timerCtx, cancelTimer := workflow.WithCancel(ctx)
-		timer := workflow.NewTimerWithOptions(timerCtx, wait, workflow.TimerOptions{Summary: "next inquiry"})
-		var (
-			note   *alipay.CaptureNotification
-			fired  bool
-			timErr error
-		)
-		sel := workflow.NewSelector(ctx)
-		sel.AddFuture(timer, func(f workflow.Future) { fired, timErr = true, f.Get(ctx, nil) })
-		sel.AddReceive(r.notifications, func(c workflow.ReceiveChannel, more bool) { note = r.receiveNotification(ctx, c) })
-		for note == nil && !fired {
-			sel.Select(ctx)
-		}
-		r.st.NextInquiryAt = time.Time{}
-		if note != nil {
-			cancelTimer()
-			return r.applyNotification(ctx, note)
-		}
-		cancelTimer()
-		if timErr != nil {
-			return timErr
-		}
-
-		if atDeadline {
-			return r.finalInquiry(ctx)
-		}
-		inq, err := r.inquire(ctx, false)
-		if err != nil {
-			r.log.Info("inquiry gave no answer; waiting for the next", "err", err)
-			continue
-		}
-		done, resend, err := r.applyInquiry(ctx, inq)
-		if done || err != nil {
-			return err
-		}
-		if resend {
-			resolved, err := r.sendCapture(ctx)
-			if resolved || err != nil {
-				return err
-			}
-		}
-	}
-}
-
-// finalInquiry runs at the deadline: the capture is CAPTURED if Antom says so, FAILED if Antom
-// says it failed, else EXPIRED. It retries until Antom answers: the outcome is never guessed.
-func (r *run) finalInquiry(ctx workflow.Context) error {
-	// A notification that raced the deadline timer still counts.
-	if note := r.receiveNotification(ctx, nil); note != nil {
-		return r.applyNotification(ctx, note)
-	}
-	inq, err := r.inquire(ctx, true)
-	if err != nil {
-		return err
-	}
-	if done, _, err := r.applyInquiry(ctx, inq); done || err != nil {
-		if r.st.ResolvedBy == ResolvedByInquiry {
-			r.st.ResolvedBy = ResolvedByDeadline
-		}
-		return err
-	}
-	msg := "authorization deadline reached; no capture found"
-	if inq.Found {
-		msg = "authorization deadline reached; capture still " + inq.TransactionStatus
-	}
-	return r.expire(ctx, msg, true)
-}
-
-// applyInquiry applies an inquiry's view of our capture: done when it resolved the capture,
-// resend when Antom has no trace of the request.
-func (r *run) applyInquiry(ctx workflow.Context, inq InquiryActivityResult) (done, resend bool, err error) {
-	if !inq.Found {
-		return false, true, nil
-	}
-	switch inq.TransactionStatus {
-	case alipay.TxSuccess:
-		r.st.ResolvedBy = ResolvedByInquiry
-		res := inq.TransactionResult
-		if res.ResultStatus == "" {
-			res = alipay.Result{ResultCode: alipay.CodeSuccess, ResultStatus: alipay.StatusSuccess}
-		}
-		return true, false, r.succeed(ctx, res, inq.CaptureID, inq.CaptureAmount, inq.CaptureTime)
-	case alipay.TxFail:
-		r.st.ResolvedBy = ResolvedByInquiry
-		res := inq.TransactionResult
-		if res.ResultStatus == "" {
-			res = alipay.Result{ResultCode: "CAPTURE_FAILED", ResultStatus: alipay.StatusFail, ResultMessage: "inquiryPayment reports the capture as FAIL"}
-		}
-		return true, false, r.fail(ctx, res)
-	}
-	return false, false, nil // PROCESSING or another non-final state: keep waiting
-}
-
-// inquire calls inquiryPayment. final inquiries retry until Antom answers; others give up after
-// a while and let the next scheduled inquiry try again.
-func (r *run) inquire(ctx workflow.Context, final bool) (InquiryActivityResult, error) {
-	opts := workflow.ActivityOptions{
-		StartToCloseTimeout: r.in.Policy.CallTimeout,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        time.Second,
-			BackoffCoefficient:     2,
-			MaximumInterval:        5 * time.Minute,
-			NonRetryableErrorTypes: []string{ErrTypeRefused, ErrTypeConfig},
-		},
-	}
-	if !final {
-		opts.ScheduleToCloseTimeout = 10 * time.Minute
-	}
-	r.st.Inquiries++
-	var res InquiryActivityResult
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), ActivityInquiryPayment,
-		InquiryActivityInput{PaymentID: r.in.PaymentID, CaptureRequestID: r.st.CaptureRequestID}).Get(ctx, &res)
-	if err == nil && res.Found && res.TransactionStatus != alipay.TxSuccess && res.TransactionStatus != alipay.TxFail {
-		r.st.ResultCode, r.st.ResultMessage = res.TransactionResult.ResultCode, res.TransactionResult.ResultMessage
-	}
-	return res, err
-}
-
-// receiveNotification takes every buffered notification from c (or the signal channel when c is
-// nil) and returns the first one for our captureRequestId; others are logged and dropped.
-func (r *run) receiveNotification(ctx workflow.Context, c workflow.ReceiveChannel) *alipay.CaptureNotification {
-	if c == nil {
-		c = r.notifications
-	}
-	var match *alipay.CaptureNotification
-	for {
-		var n alipay.CaptureNotification
-		if !c.ReceiveAsync(&n) {
-			return match
-		}
-		switch {
-		case match != nil:
-			// Already resolved by an earlier one in this batch: duplicates change nothing.
-		case n.CaptureRequestID != r.st.CaptureRequestID || n.PaymentID != r.in.PaymentID:
-			r.log.Info("ignoring notification for another capture", "captureRequestId", n.CaptureRequestID, "paymentId", n.PaymentID)
-		case n.Result.ResultStatus != alipay.StatusSuccess && n.Result.ResultStatus != alipay.StatusFail:
-			r.log.Info("ignoring notification without a final result", "result", n.Result.String())
-		default:
-			nn := n
-			match = &nn
-		}
-	}
-}
-
-func (r *run) applyNotification(ctx workflow.Context, n *alipay.CaptureNotification) error {
-	r.st.ResolvedBy = ResolvedByNotification
-	if n.Result.ResultStatus == alipay.StatusSuccess {
-		return r.succeed(ctx, n.Result, n.CaptureID, n.CaptureAmount, n.CaptureTime)
-	}
-	return r.fail(ctx, n.Result)
-}
-
-func (r *run) enterUnknown(ctx workflow.Context, res alipay.Result) error {
-	r.st.ResultCode, r.st.ResultMessage = res.ResultCode, res.ResultMessage
-	if r.st.State == StateUnknown {
-		return nil
-	}
-	r.st.State = StateUnknown
-	return r.upsertVisibility(ctx)
-}
-
-func (r *run) succeed(ctx workflow.Context, res alipay.Result, captureID string, amount alipay.Amount, at string) error {
-	r.st.State = StateCaptured
-	r.st.ResultCode, r.st.ResultMessage = res.ResultCode, res.ResultMessage
-	r.st.CaptureID, r.st.CaptureTime = captureID, at
-	r.st.CapturedAmount = amount
-	if amount.IsZero() {
-		r.st.CapturedAmount = r.in.Amount
-	}
-	return r.upsertVisibility(ctx)
-}
-
-func (r *run) fail(ctx workflow.Context, res alipay.Result) error {
-	r.st.State = StateFailed
-	r.st.ResultCode, r.st.ResultMessage = res.ResultCode, res.ResultMessage
-	if err := r.upsertVisibility(ctx); err != nil {
-		return err
-	}
-	return temporal.NewNonRetryableApplicationError(
-		fmt.Sprintf("capture of %s for payment %s failed: %s", r.in.Amount, r.in.PaymentID, res), ErrTypeCaptureFailed, nil, r.st)
-}
-
-func (r *run) expire(ctx workflow.Context, msg string, sent bool) error {
-	r.st.State = StateExpired
-	r.st.ResolvedBy = ResolvedByDeadline
-	r.st.ResultCode, r.st.ResultMessage = alipay.CodeAuthExpired, msg
-	if err := r.upsertVisibility(ctx); err != nil {
-		return err
-	}
-	return temporal.NewNonRetryableApplicationError(
-		fmt.Sprintf("authorization of payment %s (%s) expired at %s uncaptured: %s", r.in.PaymentID, r.in.Amount, r.st.Deadline.Format(time.RFC3339), msg),
-		ErrTypeAuthorizationExpired, nil, r.st)
-}
-
-// finish turns the final state into the workflow's result or error.
-func (r *run) finish(ctx workflow.Context, err error) (*Result, error) {
-	if err != nil {
-		return nil, err
-	}
-	// Let a cancel update return its answer before the workflow completes.
-	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
-		return nil, err
-	}
-	st := r.st
-	return &st, nil
-}
-
-// upsertVisibility writes the state's search attribute (and, the first time, the other search
-// attributes and the memo) so that the Temporal UI shows where the money stands without opening
-// the workflow.
-func (r *run) upsertVisibility(ctx workflow.Context) error {
-	first := !r.visible
-	r.visible = true
-	updates := []temporal.SearchAttributeUpdate{AttrStatus.ValueSet(string(r.st.State))}
-	if first {
-		updates = append(updates, AttrPaymentID.ValueSet(r.in.PaymentID), AttrDeadline.ValueSet(r.st.Deadline))
-		if r.in.OrderID != "" {
-			updates = append(updates, AttrOrderID.ValueSet(r.in.OrderID))
-		}
-	}
-	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
-		return err
-	}
-	if first {
-		memo := map[string]any{"amount": r.in.Amount.String(), "paymentId": r.in.PaymentID}
-		if r.in.OrderID != "" {
-			memo["orderId"] = r.in.OrderID
-		}
-		return workflow.UpsertMemo(ctx, memo)
-	}
-	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/capturekit/alipay-capture/activities"
 	"github.com/capturekit/alipay-capture/alipay"
@@ -385,7 +386,8 @@ func TestDuplicateAndForeignNotifications(t *testing.T) {
 }
 
 // TestRetriesReuseTheRequestID runs the real activities against a scripted Antom: unknown
-// exceptions, transport errors and unsigned answers are retried, always with the same id.
+// exceptions, transport errors and unsigned answers are retried, always with the same id, in
+// series of at most three sends; an inquiry that finds no capture starts the next series.
 func TestRetriesReuseTheRequestID(t *testing.T) {
 	env := newEnv()
 	env.SetStartTime(t0)
@@ -415,8 +417,8 @@ func TestRetriesReuseTheRequestID(t *testing.T) {
 	if err := env.GetWorkflowResult(&r); err != nil {
 		t.Fatal(err)
 	}
-	if r.State != workflows.StateCaptured || r.CaptureID != "CAP9" || r.CaptureCalls != 1 {
-		t.Errorf("result %+v", r)
+	if r.State != workflows.StateCaptured || r.CaptureID != "CAP9" || r.CaptureCalls != 2 || r.Inquiries != 1 {
+		t.Errorf("result %+v, want two series of sends with one inquiry between", r)
 	}
 	if len(fake.ids) != 5 {
 		t.Fatalf("%d capture attempts, want 5", len(fake.ids))
@@ -438,8 +440,9 @@ func (s *scriptedAntom) Capture(_ context.Context, req alipay.CaptureRequest) (*
 	return s.captures[min(len(s.ids), len(s.captures))-1]()
 }
 
-func (s *scriptedAntom) InquiryPayment(context.Context, alipay.InquiryRequest) (*alipay.InquiryResponse, error) {
-	return nil, errors.New("not scripted")
+// InquiryPayment finds no capture: the request never took effect.
+func (s *scriptedAntom) InquiryPayment(_ context.Context, req alipay.InquiryRequest) (*alipay.InquiryResponse, error) {
+	return &alipay.InquiryResponse{Result: resS, PaymentID: req.PaymentID, PaymentStatus: alipay.TxSuccess}, nil
 }
 
 func (s *scriptedAntom) Cancel(context.Context, alipay.CancelRequest) (*alipay.CancelResponse, error) {
@@ -468,54 +471,105 @@ func TestInquiryFindsNoCaptureSoTheSameRequestIsResent(t *testing.T) {
 	}
 }
 
+// TestUnknownUntilTheDeadline: a capture UNKNOWN all week is inquired on the schedule; at the
+// deadline Antom's answer decides, and a capture still PROCESSING stays open (overdue) until
+// Antom answers or policy.resolveWithin runs out (DESIGN §2, rule 1).
 func TestUnknownUntilTheDeadline(t *testing.T) {
 	deadline := t0.Add(7 * 24 * time.Hour).Add(-time.Hour)
-	for _, last := range []string{alipay.TxProcessing, "", alipay.TxSuccess} {
-		t.Run("last inquiry "+last, func(t *testing.T) {
+	processing := workflows.InquiryActivityResult{Found: true, TransactionStatus: alipay.TxProcessing, TransactionResult: resU}
+	late := workflows.InquiryActivityResult{Found: true, TransactionStatus: alipay.TxSuccess, TransactionResult: resS, CaptureID: "LATE", CaptureAmount: usd10}
+	tests := []struct {
+		name       string
+		atDeadline workflows.InquiryActivityResult
+		afterward  func(h *harness) workflows.InquiryActivityResult // answers past the deadline
+		note       time.Duration                                    // a notification S this long after the deadline
+		state      workflows.State
+		resolvedBy string
+	}{
+		{name: "absent at the deadline", atDeadline: workflows.InquiryActivityResult{}, state: workflows.StateExpired, resolvedBy: workflows.ResolvedByDeadline},
+		{name: "failed at the deadline", atDeadline: workflows.InquiryActivityResult{Found: true, TransactionStatus: alipay.TxFail}, state: workflows.StateExpired, resolvedBy: workflows.ResolvedByDeadline},
+		{name: "success at the deadline", atDeadline: late, state: workflows.StateCaptured, resolvedBy: workflows.ResolvedByDeadline},
+		{name: "processing, then a late success by inquiry", atDeadline: processing, afterward: func(h *harness) workflows.InquiryActivityResult {
+			if h.env.Now().Before(deadline.Add(3 * 24 * time.Hour)) {
+				return processing
+			}
+			return late
+		}, state: workflows.StateCaptured, resolvedBy: workflows.ResolvedByInquiry},
+		{name: "processing, then a late notification", atDeadline: processing, note: 40 * time.Hour, state: workflows.StateCaptured, resolvedBy: workflows.ResolvedByNotification},
+		{name: "processing until resolveWithin", atDeadline: processing, state: workflows.StateUnresolved, resolvedBy: workflows.ResolvedByTimeout},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t)
 			h.capture = inProcess
 			var lastAt time.Time
 			h.inquiry = func(n int) (workflows.InquiryActivityResult, error) {
-				if !h.env.Now().Before(deadline) {
-					lastAt = h.env.Now()
-					switch last {
-					case "":
-						return workflows.InquiryActivityResult{Found: false}, nil
-					case alipay.TxSuccess:
-						return workflows.InquiryActivityResult{Found: true, TransactionStatus: alipay.TxSuccess, TransactionResult: resS, CaptureID: "LATE"}, nil
-					}
+				now := h.env.Now()
+				switch {
+				case now.Before(deadline):
+					return processing, nil
+				case now.Equal(deadline):
+					return tt.atDeadline, nil
 				}
-				return workflows.InquiryActivityResult{Found: true, TransactionStatus: alipay.TxProcessing, TransactionResult: resU}, nil
+				lastAt = now
+				if tt.afterward != nil {
+					return tt.afterward(h), nil
+				}
+				return processing, nil
+			}
+			var overdue workflows.Status
+			h.env.RegisterDelayedCallback(func() { overdue = h.query() }, deadline.Sub(t0)+time.Hour)
+			if tt.note > 0 {
+				h.signal(deadline.Sub(t0)+tt.note, note("S", reqID))
 			}
 			h.run(input())
 			var st workflows.Status
-			if last == alipay.TxSuccess {
+			switch tt.state {
+			case workflows.StateCaptured:
 				st = h.result()
-				if st.State != workflows.StateCaptured || st.CaptureID != "LATE" {
-					t.Errorf("status %+v", st)
-				}
-			} else {
+			case workflows.StateExpired:
 				st = h.failure(workflows.ErrTypeAuthorizationExpired)
-				if st.State != workflows.StateExpired || st.ResultCode != alipay.CodeAuthExpired {
-					t.Errorf("status %+v", st)
+			case workflows.StateUnresolved:
+				st = h.failure(workflows.ErrTypeUnresolved)
+				if want := deadline.Add(30 * 24 * time.Hour); !lastAt.Equal(want) {
+					t.Errorf("last inquiry at %v, want at resolveWithin %v", lastAt, want)
 				}
-				h.wantStatuses("CAPTURING", "UNKNOWN", "EXPIRED")
 			}
-			if st.ResolvedBy != workflows.ResolvedByDeadline || !lastAt.Equal(deadline) {
-				t.Errorf("resolved by %s, last inquiry at %v; want deadline at %v", st.ResolvedBy, lastAt, deadline)
+			if st.State != tt.state || st.ResolvedBy != tt.resolvedBy || st.Overdue != (tt.state == workflows.StateUnresolved) {
+				t.Errorf("status %+v, want %s resolved by %s", st, tt.state, tt.resolvedBy)
+			}
+			h.wantStatuses("CAPTURING", "UNKNOWN", string(tt.state))
+			if tt.atDeadline.TransactionStatus == alipay.TxProcessing {
+				if overdue.State != workflows.StateUnknown || !overdue.Overdue || !overdue.ResolveBy.Equal(deadline.Add(30*24*time.Hour)) {
+					t.Errorf("an hour after the deadline: %+v, want UNKNOWN and overdue", overdue)
+				}
 			}
 			// At +2m, 12m, 22m, 1h22m, 3h22m, 9h22m, then every 6 h while before the deadline
-			// (+167 h): 26 more; then the last one at the deadline.
-			if n := len(h.inquiries); n != 33 {
+			// (+167 h): 26 more; then one at the deadline.
+			if n := len(h.inquiries); tt.atDeadline.TransactionStatus != alipay.TxProcessing && n != 33 {
 				t.Errorf("%d inquiries over the week", n)
 			}
 			for _, at := range h.captureAt {
-				if !at.Before(deadline.Add(-workflows.DefaultDeadlineMargin)) {
+				if !at.Before(deadline.Add(-workflows.DefaultPolicy().DeadlineMargin)) {
 					t.Errorf("capture sent at %v, past the cut-off", at)
 				}
 			}
 			h.wantCaptureIDs(1)
 		})
+	}
+}
+
+// TestLegacyCapturesKeepTheirLogic: a capture whose history was recorded by the first release
+// (no version marker) keeps that release's behaviour when replayed and continued, here EXPIRED
+// at the deadline while Antom still reports PROCESSING.
+func TestLegacyCapturesKeepTheirLogic(t *testing.T) {
+	h := newHarness(t)
+	h.env.OnGetVersion("money-truth", workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	h.capture = inProcess
+	h.run(input())
+	st := h.failure(workflows.ErrTypeAuthorizationExpired)
+	if st.State != workflows.StateExpired || st.ResolvedBy != workflows.ResolvedByDeadline || st.Overdue || !st.Policy.IsZero() {
+		t.Errorf("legacy capture: %+v", st)
 	}
 }
 
@@ -549,10 +603,10 @@ func TestDeadlineFromInquiry(t *testing.T) {
 	h = newHarness(t)
 	h.inquiry = func(int) (workflows.InquiryActivityResult, error) { return workflows.InquiryActivityResult{}, nil }
 	h.run(workflows.CaptureInput{PaymentID: "PAY1", Amount: usd10})
-	var appErr *temporal.ApplicationError
-	if err := h.env.GetWorkflowError(); !errors.As(err, &appErr) || appErr.Type() != workflows.ErrTypeInvalidInput || len(h.captureReq) != 0 {
-		t.Errorf("no deadline anywhere: %v, %d captures", err, len(h.captureReq))
+	if st := h.failure(workflows.ErrTypeCaptureFailed); st.State != workflows.StateFailed || st.ResultCode != workflows.CodeNoDeadline || len(h.captureReq) != 0 {
+		t.Errorf("no deadline anywhere: %+v, %d captures", st, len(h.captureReq))
 	}
+	h.wantStatuses("FAILED")
 }
 
 func TestCancel(t *testing.T) {
@@ -686,6 +740,11 @@ func TestInvalidInput(t *testing.T) {
 		if !errors.As(err, &appErr) || appErr.Type() != workflows.ErrTypeInvalidInput || !appErr.NonRetryable() {
 			t.Errorf("%s: %v, want a non-retryable InvalidInput", name, err)
 		}
+		var st workflows.Status
+		if err := appErr.Details(&st); err != nil || st.State != workflows.StateFailed || st.ResultCode != workflows.CodeInvalidInput {
+			t.Errorf("%s: status %+v (%v), want FAILED %s", name, st, err, workflows.CodeInvalidInput)
+		}
+		h.wantStatuses("FAILED")
 		if len(h.captureReq)+len(h.inquiries) != 0 {
 			t.Errorf("%s: called Antom", name)
 		}

@@ -66,6 +66,10 @@ func (s *Simulator) signed(h apiHandler) http.Handler {
 		if resp == nil { // the client went away while a delayed response was held
 			return
 		}
+		if u, ok := resp.(unsigned); ok {
+			writeJSON(w, status, u.v)
+			return
+		}
 		out, _ := json.Marshal(resp)
 		respTime := time.Now().Format(time.RFC3339)
 		sig, err := alipay.Sign(s.antomKey, alipay.Message{Method: r.Method, Path: r.URL.Path, ClientID: clientID, Time: respTime, Body: out})
@@ -81,6 +85,9 @@ func (s *Simulator) signed(h apiHandler) http.Handler {
 		_, _ = w.Write(out)
 	})
 }
+
+// unsigned is a response the simulator sends without Antom's signature headers.
+type unsigned struct{ v any }
 
 type resultOnly struct {
 	Result alipay.Result `json:"result"`
@@ -132,10 +139,13 @@ func (s *Simulator) capture(r *http.Request, body []byte) (int, any) {
 	if e, seen := s.captures[req.CaptureRequestID]; seen {
 		prev := s.payments[e.paymentID].Captures[e.index]
 		defer s.mu.Unlock()
-		if e.paymentID != req.PaymentID || prev.Amount != req.CaptureAmount {
+		if e.paymentID != req.PaymentID || prev.RequestedAmount != req.CaptureAmount {
 			return http.StatusOK, failure(alipay.CodeRepeatReqInconsistent, "captureRequestId reused with a different request")
 		}
-		return http.StatusOK, captureResponse(req.PaymentID, prev)
+		if code := p.Scenario.RepeatFailCode; code != "" {
+			return http.StatusOK, p.maybeUnsigned(failure(code, "simulated refusal of a repeated request"))
+		}
+		return http.StatusOK, p.maybeUnsigned(captureResponse(req.PaymentID, prev))
 	}
 
 	// Antom's checks, which refuse a capture without it taking effect.
@@ -148,9 +158,13 @@ func (s *Simulator) capture(r *http.Request, body []byte) (int, any) {
 		CaptureRequestID: req.CaptureRequestID,
 		CaptureID:        newID("SIMCAP"),
 		Amount:           req.CaptureAmount,
+		RequestedAmount:  req.CaptureAmount,
 		Status:           CaptureProcessing,
 		Result:           alipay.Result{ResultCode: alipay.CodeCaptureInProcess, ResultStatus: alipay.StatusUnknown, ResultMessage: "capture in process"},
 		CreatedAt:        now.UTC().Truncate(time.Second),
+	}
+	if !p.Scenario.CapturedAmount.IsZero() {
+		c.Amount = p.Scenario.CapturedAmount
 	}
 	p.Captures = append(p.Captures, c)
 	idx := len(p.Captures) - 1
@@ -168,14 +182,14 @@ func (s *Simulator) capture(r *http.Request, body []byte) (int, any) {
 			s.after(time.Duration(sc.ResolveAfter), func() { _ = s.Resolve(id, to, code) })
 		}
 	}
-	resp := captureResponse(req.PaymentID, p.Captures[idx])
+	resp := p.maybeUnsigned(captureResponse(req.PaymentID, p.Captures[idx]))
 	delay := time.Duration(0)
 	if p.delayPending {
 		p.delayPending = false
 		delay = time.Duration(sc.DelayResponse)
 	}
 	s.mu.Unlock()
-	s.log.Info("capture executed", "paymentId", req.PaymentID, "captureRequestId", req.CaptureRequestID, "result", resp.Result.String())
+	s.log.Info("capture executed", "paymentId", req.PaymentID, "captureRequestId", req.CaptureRequestID, "result", p.Captures[idx].Result.String())
 
 	if delay > 0 {
 		t := time.NewTimer(delay)
@@ -189,6 +203,16 @@ func (s *Simulator) capture(r *http.Request, body []byte) (int, any) {
 		}
 	}
 	return http.StatusOK, resp
+}
+
+// maybeUnsigned strips the signature from the response while the scenario's unsigned responses
+// last. s.mu is held.
+func (p *payment) maybeUnsigned(resp any) any {
+	if p.unsignedLeft > 0 {
+		p.unsignedLeft--
+		return unsigned{resp}
+	}
+	return resp
 }
 
 // refusal applies Antom's checks to a new capture request; it returns a result code and message

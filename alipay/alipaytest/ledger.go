@@ -58,7 +58,8 @@ type Payment struct {
 type Capture struct {
 	CaptureRequestID string        `json:"captureRequestId"`
 	CaptureID        string        `json:"captureId"`
-	Amount           alipay.Amount `json:"amount"`
+	Amount           alipay.Amount `json:"amount"` // captured (Scenario.CapturedAmount, else requested)
+	RequestedAmount  alipay.Amount `json:"requestedAmount"`
 	Status           string        `json:"status"` // PROCESSING, SUCCESS, FAIL
 	Result           alipay.Result `json:"result"`
 	CreatedAt        time.Time     `json:"createdAt"`
@@ -80,6 +81,7 @@ type payment struct {
 	Payment
 	serverErrorsLeft int
 	unknownExcLeft   int
+	unsignedLeft     int
 	delayPending     bool
 }
 
@@ -123,6 +125,7 @@ func (s *Simulator) Authorize(a Authorization) (Payment, error) {
 		},
 		serverErrorsLeft: a.Scenario.ServerErrorCalls,
 		unknownExcLeft:   a.Scenario.UnknownExceptionCalls,
+		unsignedLeft:     a.Scenario.UnsignedResponses,
 		delayPending:     a.Scenario.DelayResponse > 0,
 	}
 	s.mu.Lock()

@@ -38,6 +38,17 @@ type Scenario struct {
 	// BadSignatureNotification signs the first delivery of each notification with a key that is
 	// not Antom's; the following resends are signed correctly.
 	BadSignatureNotification bool `json:"badSignatureNotification,omitempty"`
+	// UnsignedResponses sends the first N capture responses without a signature (as a proxy
+	// that strips headers would); the requests are processed as usual.
+	UnsignedResponses int `json:"unsignedResponses,omitempty"`
+	// RepeatFailCode answers every repeat of a capture request that already took effect with F
+	// and this code (e.g. SYSTEM_ERROR) instead of the capture's state, as a faulty Antom might;
+	// the capture itself stands. With DelayResponse it makes "executed, answered too late, then
+	// refused on the resend".
+	RepeatFailCode string `json:"repeatFailCode,omitempty"`
+	// CapturedAmount, if set, is what a capture actually captures, and what responses,
+	// notifications and inquiries report, whatever amount was requested.
+	CapturedAmount alipay.Amount `json:"capturedAmount,omitzero"`
 }
 
 // Validate reports what is wrong with s.
@@ -54,7 +65,12 @@ func (s Scenario) Validate() error {
 	if s.ResolveTo != "" && s.Result != alipay.StatusUnknown {
 		return fmt.Errorf("scenario.resolveTo is only for result U")
 	}
-	if s.UnknownExceptionCalls < 0 || s.ServerErrorCalls < 0 || s.DuplicateNotifications < 0 {
+	if !s.CapturedAmount.IsZero() {
+		if err := s.CapturedAmount.Validate(); err != nil {
+			return fmt.Errorf("scenario.capturedAmount: %w", err)
+		}
+	}
+	if s.UnknownExceptionCalls < 0 || s.ServerErrorCalls < 0 || s.DuplicateNotifications < 0 || s.UnsignedResponses < 0 {
 		return fmt.Errorf("scenario counts must not be negative")
 	}
 	if s.ResolveAfter < 0 || s.DelayResponse < 0 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -363,5 +364,61 @@ func TestAdminAPI(t *testing.T) {
 	}
 	if code, _ := get("/healthz"); code != 200 {
 		t.Errorf("healthz: %d", code)
+	}
+}
+
+// TestMoneyTruthScenarios: the scenarios that test the workflow's money-truth rules behave as
+// their documentation says.
+func TestMoneyTruthScenarios(t *testing.T) {
+	srv := alipaytest.NewServer(alipaytest.Config{})
+	defer srv.Close()
+	c, err := alipay.NewClient(srv.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	capture := func(pid string, amt alipay.Amount) (*alipay.CaptureResponse, error) {
+		return c.Capture(ctx, alipay.CaptureRequest{CaptureRequestID: pid + "-cap-1", PaymentID: pid, CaptureAmount: amt})
+	}
+	authorize := func(sc alipaytest.Scenario) string {
+		p, err := srv.Authorize(alipaytest.Authorization{Amount: usd10, Scenario: sc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.PaymentID
+	}
+
+	// Unsigned responses: the answer cannot be trusted, but the capture took effect.
+	pid := authorize(alipaytest.Scenario{UnsignedResponses: 1})
+	if _, err := capture(pid, usd10); !errors.Is(err, alipay.ErrOutcomeUnknown) {
+		t.Errorf("unsigned response: %v, want ErrOutcomeUnknown", err)
+	}
+	if resp, err := capture(pid, usd10); err != nil || resp.Result.ResultStatus != alipay.StatusSuccess {
+		t.Errorf("signed repeat: %+v, %v", resp, err)
+	}
+	if p, _ := srv.Payment(pid); p.CapturesSucceeded != 1 || p.CaptureCalls != 2 {
+		t.Errorf("ledger %+v", p)
+	}
+
+	// A repeat answered F, while the capture stands.
+	pid = authorize(alipaytest.Scenario{RepeatFailCode: alipay.CodeSystemError})
+	if resp, err := capture(pid, usd10); err != nil || resp.Result.ResultStatus != alipay.StatusSuccess {
+		t.Fatalf("first: %+v, %v", resp, err)
+	}
+	if resp, err := capture(pid, usd10); err != nil || resp.Result.ResultCode != alipay.CodeSystemError {
+		t.Errorf("repeat: %+v, %v, want F SYSTEM_ERROR", resp, err)
+	}
+	if p, _ := srv.Payment(pid); p.CapturesSucceeded != 1 {
+		t.Errorf("ledger %+v", p)
+	}
+
+	// Another amount captured than requested.
+	usd9 := alipay.Amount{Currency: "USD", Value: "900"}
+	pid = authorize(alipaytest.Scenario{CapturedAmount: usd9})
+	if resp, err := capture(pid, usd10); err != nil || resp.CaptureAmount != usd9 {
+		t.Errorf("captured amount: %+v, %v", resp, err)
+	}
+	if resp, err := capture(pid, usd10); err != nil || resp.Result.ResultStatus != alipay.StatusSuccess {
+		t.Errorf("repeat of the same request: %+v, %v", resp, err)
 	}
 }
