@@ -16,6 +16,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -75,8 +76,14 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer quiet.Close()
+	l, err := net.Listen("tcp", "127.0.0.1:0") // a free loopback port for the receiver's profiles
+	if err != nil {
+		return err
+	}
+	pprofAddr := l.Addr().String()
+	l.Close()
 	st, err := stack.Start(ctx, stack.Options{Dir: o.dir, InMemory: true, NoWorker: true, Output: quiet, LogFile: quiet, Progress: say, TimeScale: 0.001,
-		WebhookEnv: []string{"WEBHOOK_PPROF=true"}})
+		WebhookEnv: []string{"WEBHOOK_PPROF_LISTEN=" + pprofAddr}})
 	if err != nil {
 		return err
 	}
@@ -85,6 +92,7 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
+	b.pprofURL = "http://" + pprofAddr
 	r := report{started: time.Now(), opts: o}
 
 	part := func(p string) bool { return o.only == "" || strings.Contains(o.only, p) }

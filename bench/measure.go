@@ -55,6 +55,7 @@ type bench struct {
 	cc       capture.Client
 	antomKey *rsa.PrivateKey
 	workers  []worker.Worker
+	pprofURL string // the receiver's /debug/pprof/ base
 }
 
 // workerOptions are the same for the bare and the capture workers: a fair comparison.
@@ -571,7 +572,7 @@ func (b *bench) ackHistogram(ctx context.Context) (p50, p99 time.Duration, err e
 // profileWebhook records the receiver's CPU profile for seconds and returns pprof's top
 // functions, with the total CPU time sampled.
 func (b *bench) profileWebhook(ctx context.Context, seconds int) string {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", b.st.WebhookURL, seconds), nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", b.pprofURL, seconds), nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return "profile failed: " + err.Error()

@@ -78,9 +78,13 @@ func (c Client) Start(ctx context.Context, in workflows.CaptureInput) (Started, 
 	case !in.AuthorizedAt.IsZero():
 		attrs = append(attrs, workflows.AttrDeadline.ValueSet(in.AuthorizedAt.Add(workflows.AuthorizationWindow)))
 	}
-	memo := map[string]any{"amount": in.Amount.String(), "paymentId": in.PaymentID}
+	memo := map[string]any{
+		workflows.MemoAmount:           in.Amount.String(),
+		workflows.MemoPaymentID:        in.PaymentID,
+		workflows.MemoCaptureRequestID: workflows.CaptureRequestID(in.PaymentID, max(in.Attempt, 1)),
+	}
 	if in.OrderID != "" {
-		memo["orderId"] = in.OrderID
+		memo[workflows.MemoOrderID] = in.OrderID
 	}
 	run, err := c.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                                       id,
@@ -111,7 +115,7 @@ func (c Client) sameAmount(ctx context.Context, id, runID string, in workflows.C
 	if err != nil {
 		return fmt.Errorf("capture %s exists; reading its amount: %w", id, err)
 	}
-	field := desc.GetWorkflowExecutionInfo().GetMemo().GetFields()["amount"]
+	field := desc.GetWorkflowExecutionInfo().GetMemo().GetFields()[workflows.MemoAmount]
 	if field == nil {
 		return nil // started without a memo, by another client: nothing to compare
 	}
@@ -215,6 +219,9 @@ type Filter struct {
 	State workflows.State
 	// DeadlineWithin selects captures whose deadline is between now and now+DeadlineWithin.
 	DeadlineWithin time.Duration
+	// Overdue selects captures whose deadline has passed; with State UNKNOWN, those still
+	// waiting for Antom past their deadline.
+	Overdue bool
 	// OpenOnly selects running captures only.
 	OpenOnly bool
 	Limit    int // default 100
@@ -227,18 +234,25 @@ func (f Filter) Query() string {
 	if f.State != "" {
 		q = append(q, fmt.Sprintf("%s = '%s'", workflows.SearchAttrStatus, escape(string(f.State))))
 	}
+	now := f.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
 	if f.DeadlineWithin > 0 {
-		now := f.Now
-		if now.IsZero() {
-			now = time.Now()
-		}
 		q = append(q, fmt.Sprintf("%s BETWEEN '%s' AND '%s'", workflows.SearchAttrDeadline,
 			now.UTC().Format(time.RFC3339), now.Add(f.DeadlineWithin).UTC().Format(time.RFC3339)))
+	}
+	if f.Overdue {
+		q = append(q, fmt.Sprintf("%s < '%s'", workflows.SearchAttrDeadline, now.UTC().Format(time.RFC3339)))
 	}
 	if f.OpenOnly {
 		q = append(q, "ExecutionStatus = 'Running'")
 	}
-	q = append(q, fmt.Sprintf("WorkflowType = '%s'", workflows.WorkflowType))
+	wfType := workflows.WorkflowType
+	if f.State == workflows.StateContradiction {
+		wfType = workflows.ReconcileWorkflowType
+	}
+	q = append(q, fmt.Sprintf("WorkflowType = '%s'", wfType))
 	return strings.Join(q, " AND ")
 }
 

@@ -3,11 +3,13 @@ package capture_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/capturekit/alipay-capture/alipay"
 	"github.com/capturekit/alipay-capture/alipay/alipaytest"
@@ -191,5 +193,31 @@ func TestCensus(t *testing.T) {
 	})
 	if c.NearDeadline != 1 || c.AtRisk["USD"].String() != "1075" || c.AtRiskNearDeadline["USD"].String() != "1050" {
 		t.Errorf("census %+v (at risk %v, near %v)", c, c.AtRisk, c.AtRiskNearDeadline)
+	}
+}
+
+// TestStartFixesThePolicyInTheHistory (DESIGN §2, rule 8): the input written at start carries
+// the policy with its defaults, so a release with other defaults cannot change a running capture.
+func TestStartFixesThePolicyInTheHistory(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	pid := e.authorize(t, alipaytest.Scenario{})
+	in := workflows.CaptureInput{PaymentID: pid, Amount: usd10, AuthorizedAt: time.Now(), Policy: workflows.Policy{CallTimeout: 5 * time.Second}}
+	if _, err := e.cc.Start(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	it := e.cc.Temporal.GetWorkflowHistory(ctx, workflows.WorkflowID(pid), "", false, 0)
+	first, err := it.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got workflows.CaptureInput
+	if err := converter.GetDefaultDataConverter().FromPayloads(first.GetWorkflowExecutionStartedEventAttributes().GetInput(), &got); err != nil {
+		t.Fatal(err)
+	}
+	want := workflows.DefaultPolicy()
+	want.CallTimeout = 5 * time.Second
+	if !reflect.DeepEqual(got.Policy, want) {
+		t.Errorf("policy in the history %+v, want %+v", got.Policy, want)
 	}
 }

@@ -74,7 +74,7 @@ func (c Client) Census(ctx context.Context, now time.Time, window time.Duration)
 
 // memoAmount reads the "amount" memo ("10.50 USD") that Start and the workflow write.
 func memoAmount(fields map[string]*commonpb.Payload) (alipay.Amount, bool) {
-	p, ok := fields["amount"]
+	p, ok := fields[workflows.MemoAmount]
 	if !ok {
 		return alipay.Amount{}, false
 	}

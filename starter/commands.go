@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"time"
 
@@ -68,9 +69,8 @@ func (c *cli) status(ctx context.Context, args []string) int {
 	if code, done := parse(fs, args); done {
 		return code
 	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return exitUsage
+	if code, ok := c.onePaymentID(fs); !ok {
+		return code
 	}
 	cc, closeFn, code := c.connect(ctx)
 	if code != exitOK {
@@ -91,9 +91,8 @@ func (c *cli) cancel(ctx context.Context, args []string) int {
 	if code, done := parse(fs, args); done {
 		return code
 	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return exitUsage
+	if code, ok := c.onePaymentID(fs); !ok {
+		return code
 	}
 	cc, closeFn, code := c.connect(ctx)
 	if code != exitOK {
@@ -108,10 +107,22 @@ func (c *cli) cancel(ctx context.Context, args []string) int {
 	return exitOK
 }
 
+// onePaymentID checks that fs has exactly one argument, the payment id; ok is false (and code
+// the exit code) when it has not.
+func (c *cli) onePaymentID(fs *flag.FlagSet) (code int, ok bool) {
+	if fs.NArg() == 1 && fs.Arg(0) != "" {
+		return exitOK, true
+	}
+	fmt.Fprintf(c.stderr, "starter: %s: want exactly one PAYMENT_ID, got %d arguments\n\n", fs.Name(), fs.NArg())
+	fs.Usage()
+	return exitUsage, false
+}
+
 func (c *cli) list(ctx context.Context, args []string) int {
-	fs := c.flags("list", "[--status STATE] [--deadline-within DURATION] [--open] [--limit N]", "starter list --status UNKNOWN --deadline-within 24h")
-	state := fs.String("status", "", "PENDING, CAPTURING, CAPTURED, FAILED, UNKNOWN, EXPIRED or CANCELLED")
+	fs := c.flags("list", "[--status STATE] [--overdue] [--deadline-within DURATION] [--open] [--limit N]", "starter list --status UNKNOWN --deadline-within 24h")
+	state := fs.String("status", "", "PENDING, CAPTURING, CAPTURED, FAILED, UNKNOWN, EXPIRED, CANCELLED, UNRESOLVED, or CONTRADICTION (reconciliations of late results)")
 	within := fs.Duration("deadline-within", 0, "only captures whose deadline falls within this duration from now, e.g. 24h")
+	overdue := fs.Bool("overdue", false, "only captures whose deadline has passed (with --status UNKNOWN: waiting for Antom past the deadline)")
 	open := fs.Bool("open", false, "only running captures")
 	limit := fs.Int("limit", 100, "at most this many")
 	if code, done := parse(fs, args); done {
@@ -123,7 +134,7 @@ func (c *cli) list(ctx context.Context, args []string) int {
 	st := workflows.State(*state)
 	switch st {
 	case "", workflows.StatePending, workflows.StateCapturing, workflows.StateCaptured, workflows.StateFailed,
-		workflows.StateUnknown, workflows.StateExpired, workflows.StateCancelled:
+		workflows.StateUnknown, workflows.StateExpired, workflows.StateCancelled, workflows.StateUnresolved, workflows.StateContradiction:
 	default:
 		return c.fail(exitUsage, "list: --status %q is not a capture state", *state)
 	}
@@ -135,7 +146,7 @@ func (c *cli) list(ctx context.Context, args []string) int {
 		return code
 	}
 	defer closeFn()
-	l, err := cc.List(ctx, capture.Filter{State: st, DeadlineWithin: *within, OpenOnly: *open, Limit: *limit})
+	l, err := cc.List(ctx, capture.Filter{State: st, DeadlineWithin: *within, Overdue: *overdue, OpenOnly: *open, Limit: *limit})
 	if err != nil {
 		return c.errCode(err)
 	}

@@ -29,8 +29,9 @@ const (
 	exitOK          = 0
 	exitError       = 1 // Temporal unreachable, or another failure to carry out the command
 	exitUsage       = 2 // bad command line or input
-	exitNotCaptured = 3 // --wait: the capture ended FAILED or EXPIRED
+	exitNotCaptured = 3 // --wait: the capture ended FAILED, EXPIRED or UNRESOLVED
 	exitNotFound    = 4 // no capture for the payment
+	exitFinished    = 5 // cancel: the capture has already ended
 )
 
 const usage = `Usage: starter <command> [flags]
@@ -40,7 +41,7 @@ Commands:
             existing one and exits 0)
   status    print a capture's status as JSON
   cancel    void an authorization whose capture has not been sent yet
-  list      list captures by state or deadline
+  list      list captures by state or deadline (overdue ones, contradictions)
   batch     start captures read from stdin (CSV or JSON lines), for backfills
 
 Examples:
@@ -49,6 +50,8 @@ Examples:
   starter status 202611020000001
   starter cancel --reason "order cancelled" 202611020000001
   starter list --status UNKNOWN
+  starter list --status UNKNOWN --overdue          # deadline passed, Antom still processing
+  starter list --status CONTRADICTION             # late results that contradict a closed capture
   starter list --deadline-within 24h --open
   starter batch --format csv --concurrency 16 < shipped.csv
 
@@ -57,8 +60,10 @@ TEMPORAL_TLS_CERT_FILE, TEMPORAL_TLS_KEY_FILE, TEMPORAL_API_KEY, CAPTURE_TASK_QU
 (default alipay-capture).
 
 Exit status: 0 done (or already started), 1 could not carry out the command (e.g. Temporal
-unreachable), 2 bad usage or input, 3 --wait and the payment was not captured, 4 no capture for
-the payment. Run "starter <command> --help" for a command's flags.
+unreachable), 2 bad usage or input (including a capture for another amount than the one
+already running), 3 --wait and the payment was not captured (FAILED, EXPIRED, UNRESOLVED), 4 no
+capture for the payment, 5 cancel of a capture that has already ended. Run
+"starter <command> --help" for a command's flags.
 `
 
 func main() {
@@ -118,8 +123,13 @@ func (c *cli) flags(name, args, example string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(c.stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(c.stderr, "Usage: starter %s %s\n\nExample:\n  %s\n\nFlags:\n", name, args, example)
-		fs.PrintDefaults()
+		fmt.Fprintf(c.stderr, "Usage: starter %s %s\n\nExample:\n  %s\n", name, args, example)
+		hasFlags := false
+		fs.VisitAll(func(*flag.Flag) { hasFlags = true })
+		if hasFlags {
+			fmt.Fprintf(c.stderr, "\nFlags:\n")
+			fs.PrintDefaults()
+		}
 	}
 	return fs
 }
@@ -155,6 +165,10 @@ func (c *cli) errCode(err error) int {
 		return c.fail(exitNotFound, "%v", err)
 	case errors.Is(err, capture.ErrNotCaptured):
 		return c.fail(exitNotCaptured, "%v", err)
+	case errors.Is(err, capture.ErrConflict):
+		return c.fail(exitUsage, "%v", err)
+	case errors.Is(err, capture.ErrFinished):
+		return c.fail(exitFinished, "%v", err)
 	}
 	return c.fail(exitError, "%v", err)
 }

@@ -95,6 +95,39 @@ func TestCaptureCommand(t *testing.T) {
 	}
 }
 
+// TestCaptureRefusesAnotherAmount: a second capture of a payment for a different amount is the
+// caller's mistake: refused with exit 2, nothing started.
+func TestCaptureRefusesAnotherAmount(t *testing.T) {
+	e := setup(t)
+	pid := e.authorize(t, alipaytest.Scenario{})
+	at := time.Now().UTC().Format(time.RFC3339)
+	if code, _, errOut := e.starter("", "capture", "--payment-id", pid, "--amount", "10.00", "--currency", "USD", "--authorized-at", at, "--wait"); code != exitOK {
+		t.Fatalf("capture: %d %s", code, errOut)
+	}
+	code, out, errOut := e.starter("", "capture", "--payment-id", pid, "--amount", "12.00", "--currency", "USD", "--authorized-at", at)
+	if code != exitUsage || !strings.Contains(errOut, "already being captured for 10.00 USD, not 12.00 USD") || strings.Contains(out, "already started") {
+		t.Errorf("another amount: %d %q %q", code, out, errOut)
+	}
+	if p, _ := e.sim.Payment(pid); p.CaptureCalls != 1 {
+		t.Errorf("%d capture calls", p.CaptureCalls)
+	}
+}
+
+// TestUnknownPaymentEndsFailed: a payment Antom does not know (no --authorized-at, so the
+// deadline lookup gets ORDER_NOT_EXIST) ends FAILED, and status says so.
+func TestUnknownPaymentEndsFailed(t *testing.T) {
+	e := setup(t)
+	code, _, errOut := e.starter("", "capture", "--payment-id", "NOT-AT-ANTOM", "--amount", "10.00", "--currency", "USD", "--wait")
+	if code != exitNotCaptured || !strings.Contains(errOut, "ORDER_NOT_EXIST") {
+		t.Errorf("capture: %d %q", code, errOut)
+	}
+	code, out, _ := e.starter("", "status", "NOT-AT-ANTOM")
+	var st workflows.Status
+	if code != exitOK || json.Unmarshal([]byte(out), &st) != nil || st.State != workflows.StateFailed || st.ResultCode != alipay.CodeOrderNotExist {
+		t.Errorf("status: %d %s", code, out)
+	}
+}
+
 func TestCancelCommand(t *testing.T) {
 	e := setup(t)
 	pid := e.authorize(t, alipaytest.Scenario{})
@@ -109,6 +142,14 @@ func TestCancelCommand(t *testing.T) {
 	}
 	if p, _ := e.sim.Payment(pid); p.State != alipaytest.StateCancelled {
 		t.Errorf("ledger state %s", p.State)
+	}
+	// Cancelling it again: it has finished, which is not "no capture".
+	code, out, errOut = e.starter("", "cancel", pid)
+	if code != exitFinished || !strings.Contains(errOut, "is CANCELLED") {
+		t.Errorf("cancel of a finished capture: %d %q %q", code, out, errOut)
+	}
+	if code, _, _ := e.starter("", "cancel", "NO-SUCH"); code != exitNotFound {
+		t.Errorf("cancel of no capture: exit %d", code)
 	}
 }
 
@@ -156,7 +197,8 @@ func TestUsageErrors(t *testing.T) {
 		{"", []string{"capture", "--payment-id", "P", "--amount", "1", "--currency", "XYZ"}, "ISO 4217"},
 		{"", []string{"capture", "--payment-id", "P", "--amount", "1", "--currency", "USD", "--authorized-at", "yesterday"}, "RFC 3339"},
 		{"", []string{"capture", "--nope"}, "flag provided but not defined"},
-		{"", []string{"status"}, "Usage: starter status"},
+		{"", []string{"status"}, "status: want exactly one PAYMENT_ID, got 0 arguments"},
+		{"", []string{"cancel", "A", "B"}, "cancel: want exactly one PAYMENT_ID, got 2 arguments"},
 		{"", []string{"list", "--status", "DONE"}, "not a capture state"},
 		{"", []string{"batch", "--format", "xml"}, "want csv or jsonl"},
 		{"amount,currency\n1,USD\n", []string{"batch"}, "payment_id is required"},
@@ -168,6 +210,9 @@ func TestUsageErrors(t *testing.T) {
 		if code != exitUsage || !strings.Contains(errOut, tt.want) {
 			t.Errorf("%v: exit %d, stderr %q; want exit 2 mentioning %q", tt.args, code, errOut, tt.want)
 		}
+	}
+	if _, _, errOut := e.starter("", "status"); strings.Contains(errOut, "Flags:") {
+		t.Errorf("status usage shows an empty Flags section: %q", errOut)
 	}
 	if code, _, errOut := e.starter("", "help"); code != exitOK || !strings.Contains(errOut, "Examples:") {
 		t.Errorf("help: %d", code)

@@ -4,8 +4,11 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/pprof"
 	"strings"
@@ -17,6 +20,7 @@ import (
 	"github.com/capturekit/alipay-capture/internal/config"
 	"github.com/capturekit/alipay-capture/internal/lifecycle"
 	"github.com/capturekit/alipay-capture/internal/metrics"
+	"github.com/capturekit/alipay-capture/internal/namespace"
 	"github.com/capturekit/alipay-capture/webhook/receiver"
 )
 
@@ -54,20 +58,34 @@ func run(log *slog.Logger) error {
 		return fmt.Errorf("TEMPORAL_ADDRESS %q: %w", s.Temporal.Address, err)
 	}
 	defer tc.Close()
+	// A wrong namespace would make every notification look like one for no running capture:
+	// refuse to start. An unreachable Temporal is a passing outage: start and answer 5xx.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	err = namespace.CheckSearchAttributes(ctx, tc, s.Temporal.Namespace)
+	cancel()
+	switch {
+	case errors.Is(err, namespace.ErrNotReady):
+		return fmt.Errorf("TEMPORAL_NAMESPACE: %w", err)
+	case err != nil:
+		log.Warn("could not check the Temporal namespace at start; notifications get 503 until Temporal answers", "err", err)
+	}
 	h := &receiver.Handler{
 		Verifier:   alipay.NotificationVerifier{ClientID: s.Alipay.ClientID, AntomPublicKey: antomKey},
 		Path:       s.Path,
 		Temporal:   tc,
 		ForwardURL: s.ForwardURL,
+		TaskQueue:  s.TaskQueue,
 		Logger:     log,
 		Metrics:    receiver.NewMetrics(reg.Prometheus),
 	}
 	mux := receiver.Routes(h)
 	mux.Handle("GET /metrics", reg.Handler())
-	if s.Pprof {
-		mux.HandleFunc("/debug/pprof/", pprof.Index)
-		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		log.Warn("WEBHOOK_PPROF is on: /debug/pprof/ is served on the notification listener")
+	if s.PprofListen != "" {
+		stop, err := servePprof(s.PprofListen, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	srv := &http.Server{
 		Addr: s.Listen, Handler: mux,
@@ -80,4 +98,27 @@ func run(log *slog.Logger) error {
 		return fmt.Errorf("WEBHOOK_LISTEN %q: %w", s.Listen, err)
 	}
 	return nil
+}
+
+// servePprof serves Go's profiles on addr, which must be a loopback address: profiles reveal
+// memory contents and must never be reachable from where Antom's notifications come.
+func servePprof(addr string, log *slog.Logger) (stop func(), err error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("WEBHOOK_PPROF_LISTEN %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return nil, fmt.Errorf("WEBHOOK_PPROF_LISTEN %q: must be a loopback address such as 127.0.0.1:6060", addr)
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("WEBHOOK_PPROF_LISTEN %q: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(l) }()
+	log.Info("profiles served", "addr", l.Addr().String())
+	return func() { _ = srv.Close() }, nil
 }

@@ -289,7 +289,17 @@ type CancelActivityInput struct {
 	PaymentID string `json:"paymentId"`
 }
 
-// Register registers CaptureWorkflow with a worker (or replayer) under WorkflowType.
+// Register registers CaptureWorkflow and ReconcileWorkflow with a worker (or replayer) under
+// WorkflowType and ReconcileWorkflowType.
 func Register(r worker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(CaptureWorkflow, workflow.RegisterOptions{Name: WorkflowType})
+	r.RegisterWorkflowWithOptions(ReconcileWorkflow, workflow.RegisterOptions{Name: ReconcileWorkflowType})
 }
+
+// Memo keys of a capture workflow (set at start by capture.Client, else by the workflow).
+const (
+	MemoAmount           = "amount"
+	MemoPaymentID        = "paymentId"
+	MemoOrderID          = "orderId"
+	MemoCaptureRequestID = "captureRequestId"
+)

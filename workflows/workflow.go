@@ -233,10 +233,13 @@ func (r *run) upsertVisibility(ctx workflow.Context) error {
 	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
 		return err
 	}
-	if first && (r.legacy() || workflow.GetInfo(ctx).Memo.GetFields()["amount"] == nil) {
-		memo := map[string]any{"amount": r.in.Amount.String(), "paymentId": r.in.PaymentID}
+	if first && (r.legacy() || workflow.GetInfo(ctx).Memo.GetFields()[MemoAmount] == nil) {
+		memo := map[string]any{MemoAmount: r.in.Amount.String(), MemoPaymentID: r.in.PaymentID}
 		if r.in.OrderID != "" {
-			memo["orderId"] = r.in.OrderID
+			memo[MemoOrderID] = r.in.OrderID
+		}
+		if !r.legacy() {
+			memo[MemoCaptureRequestID] = r.st.CaptureRequestID
 		}
 		return workflow.UpsertMemo(ctx, memo)
 	}

@@ -26,10 +26,11 @@ type Worker struct {
 type Webhook struct {
 	Temporal
 	Alipay
-	Listen     string `envconfig:"WEBHOOK_LISTEN" default:":8080" desc:"listen address (serves the notification path, /healthz and /metrics)"`
-	Path       string `envconfig:"WEBHOOK_PATH" default:"/alipay/notify" desc:"notification path, as Antom signs it"`
-	ForwardURL string `envconfig:"WEBHOOK_FORWARD_URL" desc:"where notifications of other types are relayed"`
-	Pprof      bool   `envconfig:"WEBHOOK_PPROF" default:"false" desc:"serve Go's /debug/pprof/ profiles on the listen address (for benchmarks; keep off in production)"`
+	Listen      string `envconfig:"WEBHOOK_LISTEN" default:":8080" desc:"listen address (serves the notification path, /healthz and /metrics)"`
+	Path        string `envconfig:"WEBHOOK_PATH" default:"/alipay/notify" desc:"notification path, as Antom signs it"`
+	ForwardURL  string `envconfig:"WEBHOOK_FORWARD_URL" desc:"where notifications of other types, and capture results for payments never captured here, are relayed"`
+	TaskQueue   string `envconfig:"CAPTURE_TASK_QUEUE" default:"alipay-capture" desc:"task queue of the workers (reconciliation workflows of contradicting results run there)"`
+	PprofListen string `envconfig:"WEBHOOK_PPROF_LISTEN" desc:"loopback address (e.g. 127.0.0.1:6060) serving Go's /debug/pprof/ profiles; empty disables them"`
 }
 
 // Starter is the starter command's configuration.

@@ -5,16 +5,22 @@ package namespace
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
 	"github.com/capturekit/alipay-capture/workflows"
 )
+
+// ErrNotReady is wrapped by errors that say the namespace lacks what CaptureWorkflow needs (it
+// does not exist, or search attributes are missing), as opposed to Temporal being unreachable.
+var ErrNotReady = errors.New("namespace not ready")
 
 // Required lists the search attributes CaptureWorkflow writes and their types.
 var Required = map[string]enumspb.IndexedValueType{
@@ -28,6 +34,11 @@ var Required = map[string]enumspb.IndexedValueType{
 // or has with another type, with the command that adds it.
 func CheckSearchAttributes(ctx context.Context, c client.Client, ns string) error {
 	resp, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: ns})
+	var nsNotFound *serviceerror.NamespaceNotFound
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &nsNotFound) || errors.As(err, &notFound) {
+		return fmt.Errorf("%w: namespace %q does not exist (create it: temporal operator namespace create --namespace %s): %w", ErrNotReady, ns, ns, err)
+	}
 	if err != nil {
 		return fmt.Errorf("listing the search attributes of namespace %q: %w", ns, err)
 	}
@@ -47,7 +58,7 @@ func CheckSearchAttributes(ctx context.Context, c client.Client, ns string) erro
 		return nil
 	}
 	sort.Strings(problems)
-	return fmt.Errorf("namespace %q is not ready for CaptureWorkflow: %s", ns, strings.Join(problems, "; "))
+	return fmt.Errorf("%w: namespace %q is not ready for CaptureWorkflow: %s", ErrNotReady, ns, strings.Join(problems, "; "))
 }
 
 func typeName(t enumspb.IndexedValueType) string {

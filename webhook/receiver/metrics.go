@@ -14,6 +14,7 @@ type Metrics struct {
 	signalled    *prometheus.CounterVec
 	signalFailed prometheus.Counter
 	orphaned     prometheus.Counter
+	contradicted prometheus.Counter
 	relayed      *prometheus.CounterVec
 	ackSeconds   prometheus.Histogram
 }
@@ -24,20 +25,22 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		received: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "alipay_capture_notifications_received_total",
 			Help: "Verified notifications received, by notifyType."}, []string{"notify_type"}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "alipay_capture_notifications_refused_total",
-			Help: "Notifications refused, by reason (bad_signature, client_id, malformed, too_large, unhandled_type)."}, []string{"reason"}),
+			Help: "Notifications refused, by reason (bad_signature, client_id, malformed, too_large, unhandled_type, unknown_payment)."}, []string{"reason"}),
 		signalled: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "alipay_capture_notifications_signalled_total",
 			Help: "Capture notifications handed to their workflow, by result status (S, F)."}, []string{"result"}),
 		signalFailed: prometheus.NewCounter(prometheus.CounterOpts{Name: "alipay_capture_notifications_signal_failed_total",
 			Help: "Capture notifications answered 5xx because Temporal did not take the signal (Antom resends)."}),
 		orphaned: prometheus.NewCounter(prometheus.CounterOpts{Name: "alipay_capture_notifications_orphaned_total",
-			Help: "Capture notifications for no running workflow (unknown or finished), acknowledged."}),
+			Help: "Capture notifications for a finished capture that agree with its final state, acknowledged."}),
+		contradicted: prometheus.NewCounter(prometheus.CounterOpts{Name: "alipay_capture_notifications_contradicting_total",
+			Help: "Capture notifications that contradict a finished capture, recorded as a reconciliation workflow, then acknowledged."}),
 		relayed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "alipay_capture_notifications_relayed_total",
 			Help: "Notifications of other types relayed to WEBHOOK_FORWARD_URL, by downstream HTTP status."}, []string{"status"}),
 		ackSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "alipay_capture_notification_ack_seconds",
 			Help:    "Time from receiving a capture notification to acknowledging it.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}}),
 	}
-	reg.MustRegister(m.received, m.refused, m.signalled, m.signalFailed, m.orphaned, m.relayed, m.ackSeconds)
+	reg.MustRegister(m.received, m.refused, m.signalled, m.signalFailed, m.orphaned, m.contradicted, m.relayed, m.ackSeconds)
 	return m
 }
 
@@ -63,6 +66,13 @@ func (m *Metrics) signalledResult(status string, start time.Time) {
 func (m *Metrics) orphan(start time.Time) {
 	if m != nil {
 		m.orphaned.Inc()
+		m.ackSeconds.Observe(time.Since(start).Seconds())
+	}
+}
+
+func (m *Metrics) contradiction(start time.Time) {
+	if m != nil {
+		m.contradicted.Inc()
 		m.ackSeconds.Observe(time.Since(start).Seconds())
 	}
 }

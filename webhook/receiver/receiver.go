@@ -15,7 +15,12 @@ import (
 	"net/http"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/capturekit/alipay-capture/alipay"
 	"github.com/capturekit/alipay-capture/workflows"
@@ -24,9 +29,14 @@ import (
 // MaxBody is the largest notification accepted; Antom's are a few kilobytes.
 const MaxBody = 1 << 20
 
-// Signaler delivers a signal to a workflow; go.temporal.io/sdk/client.Client implements it.
-type Signaler interface {
+// Temporal is what the receiver asks of Temporal; go.temporal.io/sdk/client.Client implements it.
+type Temporal interface {
+	// SignalWorkflow hands a capture result to its running workflow.
 	SignalWorkflow(ctx context.Context, workflowID, runID, signalName string, arg any) error
+	// DescribeWorkflowExecution tells a finished capture from one that never ran here.
+	DescribeWorkflowExecution(ctx context.Context, workflowID, runID string) (*workflowservice.DescribeWorkflowExecutionResponse, error)
+	// ExecuteWorkflow records a contradicting result as a reconciliation workflow.
+	ExecuteWorkflow(ctx context.Context, options client.StartWorkflowOptions, workflow any, args ...any) (client.WorkflowRun, error)
 }
 
 // Handler receives notifications on one path. Verifier, Path and Temporal are required.
@@ -36,8 +46,11 @@ type Handler struct {
 	// Path is the notification path Antom posts to, as Antom signs it (WEBHOOK_PATH). Behind a
 	// proxy that rewrites paths it is the public path, not the one this server sees.
 	Path string
-	// Temporal receives the notifyCapture signals.
-	Temporal Signaler
+	// Temporal receives the notifyCapture signals and the reconciliation workflows.
+	Temporal Temporal
+	// TaskQueue is where reconciliation workflows run (CAPTURE_TASK_QUEUE). Default
+	// workflows.DefaultTaskQueue.
+	TaskQueue string
 	// ForwardURL, if set, receives notifications of other types, relayed unchanged.
 	ForwardURL string
 	// HTTPClient relays to ForwardURL. Default: a client with a 10 s timeout.
@@ -122,25 +135,114 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		log.Info("capture notification signalled")
 		h.Metrics.signalledResult(c.Result.ResultStatus, start)
 	case errors.As(err, &notFound):
-		// No running capture for it: never started here, or already finished. Resending would
-		// not change that, so acknowledge and leave a trace.
-		log.Warn("capture notification for no running workflow; acknowledged", "workflowId", workflows.WorkflowID(c.PaymentID), "err", err)
-		h.Metrics.orphan(start)
+		// No running capture for it: it has finished, or it never ran here.
+		h.noRunningCapture(ctx, w, r, c, n, body, log, start)
+		return
 	default:
 		log.Error("capture notification not signalled; Antom will resend", "err", err)
-		h.Metrics.signalFailure()
-		http.Error(w, "temporarily unable to record the notification", http.StatusServiceUnavailable)
+		h.unavailable(w)
 		return
 	}
 	alipay.WriteAck(w)
 }
 
+func (h *Handler) unavailable(w http.ResponseWriter) {
+	h.Metrics.signalFailure()
+	http.Error(w, "temporarily unable to record the notification", http.StatusServiceUnavailable)
+}
+
+// noRunningCapture handles a capture result whose workflow is not running (DESIGN §4): for a
+// payment this system never ran it is relayed like other types; for a finished capture it is
+// acknowledged when it agrees, and recorded as a reconciliation workflow, then acknowledged, when
+// it contradicts the capture's final state (DESIGN §2, rule 7).
+func (h *Handler) noRunningCapture(ctx context.Context, w http.ResponseWriter, r *http.Request, c *alipay.CaptureNotification,
+	n *alipay.Notification, body []byte, log *slog.Logger, start time.Time) {
+	id := workflows.WorkflowID(c.PaymentID)
+	desc, err := h.Temporal.DescribeWorkflowExecution(ctx, id, "")
+	var notFound *serviceerror.NotFound
+	switch {
+	case errors.As(err, &notFound):
+		log.Info("capture notification for a payment this system never captured; relaying it like other types")
+		h.relay(w, r, n, body, log)
+		return
+	case err != nil:
+		log.Error("capture notification for no running workflow, and the workflow cannot be read; Antom will resend", "err", err)
+		h.unavailable(w)
+		return
+	}
+	info := desc.GetWorkflowExecutionInfo()
+	if info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		// A new run started since the signal failed: let Antom's resend reach it.
+		log.Warn("capture workflow started again while the notification was handled; Antom will resend")
+		h.unavailable(w)
+		return
+	}
+	state := workflows.State(payloadString(info.GetSearchAttributes().GetIndexedFields()[workflows.SearchAttrStatus]))
+	reqID := payloadString(info.GetMemo().GetFields()[workflows.MemoCaptureRequestID])
+	log = log.With("closedState", state, "closedRunId", info.GetExecution().GetRunId())
+	if agrees(c, state, reqID) {
+		log.Info("capture notification for a finished capture agrees with it; acknowledged")
+		h.Metrics.orphan(start)
+		alipay.WriteAck(w)
+		return
+	}
+	in := workflows.ReconcileInput{Notification: *c, ClosedState: state, ClosedRunID: info.GetExecution().GetRunId()}
+	_, err = h.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       workflows.ReconcileWorkflowID(c.PaymentID, c.CaptureRequestID, c.Result.ResultStatus),
+		TaskQueue:                h.taskQueue(),
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		StaticSummary:            fmt.Sprintf("%s notification for a %s capture of payment %s", c.Result.ResultStatus, state, c.PaymentID),
+	}, workflows.ReconcileWorkflowType, in)
+	var already *serviceerror.WorkflowExecutionAlreadyStarted
+	if err != nil && !errors.As(err, &already) {
+		log.Error("contradicting capture notification not recorded; Antom will resend", "err", err)
+		h.unavailable(w)
+		return
+	}
+	log.Warn("capture notification contradicts the finished capture; recorded for reconciliation and acknowledged",
+		"reconcileWorkflowId", workflows.ReconcileWorkflowID(c.PaymentID, c.CaptureRequestID, c.Result.ResultStatus))
+	h.Metrics.contradiction(start)
+	alipay.WriteAck(w)
+}
+
+// agrees reports whether a capture result is consistent with a finished capture in state whose
+// request id is reqID ("" when unknown): an S for a CAPTURED capture of the same request, an F
+// for a capture that did not capture.
+func agrees(c *alipay.CaptureNotification, state workflows.State, reqID string) bool {
+	sameRequest := reqID == "" || reqID == c.CaptureRequestID
+	if c.Result.ResultStatus == alipay.StatusSuccess {
+		return state == workflows.StateCaptured && sameRequest
+	}
+	return state == workflows.StateFailed || state == workflows.StateExpired || state == workflows.StateCancelled ||
+		(state == workflows.StateCaptured && !sameRequest)
+}
+
+func payloadString(p *commonpb.Payload) string {
+	var s string
+	if p != nil {
+		_ = converter.GetDefaultDataConverter().FromPayload(p, &s)
+	}
+	return s
+}
+
+func (h *Handler) taskQueue() string {
+	if h.TaskQueue == "" {
+		return workflows.DefaultTaskQueue
+	}
+	return h.TaskQueue
+}
+
 // relay passes a notification of another type to ForwardURL and Antom the downstream's answer.
 func (h *Handler) relay(w http.ResponseWriter, r *http.Request, n *alipay.Notification, body []byte, log *slog.Logger) {
 	if h.ForwardURL == "" {
-		log.Error("notification type not handled here and WEBHOOK_FORWARD_URL is not set; refused so that Antom resends")
-		h.Metrics.refusedFor("unhandled_type")
-		http.Error(w, fmt.Sprintf("notifyType %s is not handled by this receiver", n.NotifyType), http.StatusNotImplemented)
+		reason, msg := "unhandled_type", fmt.Sprintf("notifyType %s is not handled by this receiver", n.NotifyType)
+		if n.NotifyType == alipay.NotifyTypeCaptureResult {
+			reason, msg = "unknown_payment", "capture result for a payment this system never captured"
+		}
+		log.Error("notification not handled here and WEBHOOK_FORWARD_URL is not set; refused so that Antom resends", "reason", reason)
+		h.Metrics.refusedFor(reason)
+		http.Error(w, msg, http.StatusNotImplemented)
 		return
 	}
 	req, err := http.NewRequestWithContext(r.Context(), http.MethodPost, h.ForwardURL, bytes.NewReader(body))

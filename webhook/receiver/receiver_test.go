@@ -17,7 +17,13 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	workflowpb "go.temporal.io/api/workflow/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/capturekit/alipay-capture/alipay"
 	"github.com/capturekit/alipay-capture/alipay/alipaytest"
@@ -28,13 +34,49 @@ import (
 var usd10 = alipay.Amount{Currency: "USD", Value: "1000"}
 
 // fakeTemporal records signals and answers with scripted errors (narrow unit tests only; the
-// real server is exercised in receiver_server_test.go).
+// real server is exercised in server_test.go).
 type fakeTemporal struct {
 	mu      sync.Mutex
 	errs    []error // returned by successive calls, then nil
 	calls   int
 	signals []*alipay.CaptureNotification
 	ids     []string
+	// closed, if set, describes the finished workflow; nil answers NotFound (never ran).
+	closed  *workflowpb.WorkflowExecutionInfo
+	started []client.StartWorkflowOptions
+	inputs  []workflows.ReconcileInput
+}
+
+func (f *fakeTemporal) DescribeWorkflowExecution(_ context.Context, id, _ string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
+	if f.closed == nil {
+		return nil, serviceerror.NewNotFound("workflow not found for ID: " + id)
+	}
+	return &workflowservice.DescribeWorkflowExecutionResponse{WorkflowExecutionInfo: f.closed}, nil
+}
+
+func (f *fakeTemporal) ExecuteWorkflow(_ context.Context, o client.StartWorkflowOptions, wf any, args ...any) (client.WorkflowRun, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.started = append(f.started, o)
+	f.inputs = append(f.inputs, args[0].(workflows.ReconcileInput))
+	return nil, nil
+}
+
+// finished describes a closed capture workflow in state with the given request id.
+func finished(t *testing.T, state workflows.State, reqID string) *workflowpb.WorkflowExecutionInfo {
+	t.Helper()
+	dc := converter.GetDefaultDataConverter()
+	st, err := dc.ToPayload(string(state))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := dc.ToPayload(reqID)
+	return &workflowpb.WorkflowExecutionInfo{
+		Execution:        &commonpb.WorkflowExecution{WorkflowId: "capture/x", RunId: "run-1"},
+		Status:           enumspb.WORKFLOW_EXECUTION_STATUS_FAILED,
+		SearchAttributes: &commonpb.SearchAttributes{IndexedFields: map[string]*commonpb.Payload{workflows.SearchAttrStatus: st}},
+		Memo:             &commonpb.Memo{Fields: map[string]*commonpb.Payload{workflows.MemoCaptureRequestID: id}},
+	}
 }
 
 func (f *fakeTemporal) SignalWorkflow(_ context.Context, id, runID, name string, arg any) error {
@@ -184,14 +226,77 @@ func TestTemporalUnavailableMeans5xxAndAntomResends(t *testing.T) {
 	}
 }
 
-func TestNotificationForNoRunningWorkflowIsAcknowledged(t *testing.T) {
-	s := newStack(t, "", serviceerror.NewNotFound("workflow execution already completed"))
-	p := s.captureAndWait(t, alipaytest.Scenario{}, acked)
-	if p.Notifications[0].Attempts != 1 {
-		t.Errorf("attempts %d: a finished workflow must not cause resends", p.Notifications[0].Attempts)
+// TestNotificationForAFinishedCapture: a result that agrees with the finished capture is
+// acknowledged; one that contradicts it is recorded as a reconciliation workflow, then
+// acknowledged (DESIGN §2, rule 7).
+func TestNotificationForAFinishedCapture(t *testing.T) {
+	for _, tt := range []struct {
+		name        string
+		scenario    alipaytest.Scenario
+		state       workflows.State
+		otherID     bool
+		contradicts bool
+	}{
+		{"S for CAPTURED", alipaytest.Scenario{}, workflows.StateCaptured, false, false},
+		{"F for FAILED", alipaytest.Scenario{Result: "F"}, workflows.StateFailed, false, false},
+		{"S for EXPIRED", alipaytest.Scenario{}, workflows.StateExpired, false, true},
+		{"S for FAILED", alipaytest.Scenario{}, workflows.StateFailed, false, true},
+		{"F for CAPTURED", alipaytest.Scenario{Result: "F"}, workflows.StateCaptured, false, true},
+		{"S of another request for CAPTURED", alipaytest.Scenario{}, workflows.StateCaptured, true, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newStack(t, "", serviceerror.NewNotFound("workflow execution already completed"))
+			s.temporal.closed = finished(t, tt.state, "")
+			if tt.otherID {
+				s.temporal.closed = finished(t, tt.state, "OTHER-cap-2")
+			}
+			p := s.captureAndWait(t, tt.scenario, acked)
+			if p.Notifications[0].Attempts != 1 {
+				t.Errorf("attempts %d: a finished workflow must not cause resends", p.Notifications[0].Attempts)
+			}
+			orphaned, contradicting := s.metric(t, "alipay_capture_notifications_orphaned_total", ""), s.metric(t, "alipay_capture_notifications_contradicting_total", "")
+			if !tt.contradicts {
+				if orphaned != 1 || contradicting != 0 || len(s.temporal.started) != 0 {
+					t.Errorf("orphaned %v, contradicting %v, %d started; want an acknowledged duplicate", orphaned, contradicting, len(s.temporal.started))
+				}
+				return
+			}
+			if contradicting != 1 || len(s.temporal.started) != 1 {
+				t.Fatalf("contradicting %v, %d reconciliations started", contradicting, len(s.temporal.started))
+			}
+			o, in := s.temporal.started[0], s.temporal.inputs[0]
+			if o.ID != workflows.ReconcileWorkflowID(p.PaymentID, p.Captures[0].CaptureRequestID, in.Notification.Result.ResultStatus) ||
+				o.TaskQueue != workflows.DefaultTaskQueue || in.ClosedState != tt.state || in.ClosedRunID != "run-1" {
+				t.Errorf("started %+v with %+v", o, in)
+			}
+		})
 	}
-	if got := s.metric(t, "alipay_capture_notifications_orphaned_total", ""); got != 1 {
-		t.Errorf("orphaned = %v, want 1", got)
+}
+
+// TestNotificationForAPaymentNeverCapturedHere: an automatic capture's result (no workflow ever
+// ran for the payment) is relayed to WEBHOOK_FORWARD_URL, or refused without it, never dropped.
+func TestNotificationForAPaymentNeverCapturedHere(t *testing.T) {
+	s := newStack(t, "", serviceerror.NewNotFound("workflow not found"), serviceerror.NewNotFound("workflow not found"))
+	p := s.captureAndWait(t, alipaytest.Scenario{}, func(p alipaytest.Payment) bool {
+		return len(p.Notifications) > 0 && p.Notifications[0].Attempts >= 2
+	})
+	if rec := p.Notifications[0]; rec.Acked || rec.LastStatus != http.StatusNotImplemented {
+		t.Errorf("without a forward URL: %+v, want refused with 501 so that Antom resends", rec)
+	}
+	if got := s.metric(t, "alipay_capture_notifications_refused_total", "unknown_payment"); got < 2 {
+		t.Errorf("refused{unknown_payment} = %v", got)
+	}
+
+	var relayed []byte
+	downstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		relayed, _ = io.ReadAll(r.Body)
+		alipay.WriteAck(w)
+	}))
+	defer downstream.Close()
+	s = newStack(t, downstream.URL, serviceerror.NewNotFound("workflow not found"))
+	p = s.captureAndWait(t, alipaytest.Scenario{}, acked)
+	if !bytes.Contains(relayed, []byte(p.PaymentID)) || p.Notifications[0].Attempts != 1 {
+		t.Errorf("relayed %s; delivery %+v", relayed, p.Notifications[0])
 	}
 }
 
