@@ -228,9 +228,14 @@ func (b *bench) paths(ctx context.Context, week bool) ([]pathResult, error) {
 		}},
 	}
 	if week {
-		paths = append(paths, path{"7-day U (default schedule at 1/10,000 speed)", alipaytest.Scenario{Result: "U", NoNotify: true}, func(id string) workflows.CaptureInput {
+		// Antom keeps the capture in process all week and fails it an hour before the deadline
+		// (the simulator runs at 1/1,000 speed, the workflow at 1/10,000): EXPIRED at the deadline.
+		lateFail := alipaytest.Scenario{Result: "U", ResolveTo: "F", NoNotify: true,
+			ResolveAfter: alipaytest.Duration(scaled(workflows.AuthorizationWindow-time.Hour) * 1000)}
+		paths = append(paths, path{"7-day U (default schedule at 1/10,000 speed)", lateFail, func(id string) workflows.CaptureInput {
 			return workflows.CaptureInput{PaymentID: id, Amount: usd10, AuthExpiresAt: time.Now().Add(scaled(workflows.AuthorizationWindow)),
-				Policy: workflows.Policy{InquirySchedule: weekSchedule, DeadlineMargin: scaled(workflows.DefaultPolicy().DeadlineMargin)}}
+				Policy: workflows.Policy{InquirySchedule: weekSchedule, DeadlineMargin: scaled(workflows.DefaultPolicy().DeadlineMargin),
+					ResolveWithin: scaled(workflows.DefaultPolicy().ResolveWithin)}}
 		}})
 	}
 	var out []pathResult

@@ -87,7 +87,8 @@ func TestCapturePaths(t *testing.T) {
 	})
 
 	t.Run("expiry with a short deadline", func(t *testing.T) {
-		pid := s.authorize(alipaytest.Scenario{Result: "U", NoNotify: true}) // never resolves
+		// In process past the deadline, then failed: nothing was captured (EXPIRED).
+		pid := s.authorize(alipaytest.Scenario{Result: "U", ResolveTo: "F", ResolveAfter: alipaytest.Duration(5 * time.Second * 1000), NoNotify: true})
 		in := input(pid, time.Second)
 		in.AuthorizedAt = time.Time{}
 		in.AuthExpiresAt = time.Now().Add(4 * time.Second)

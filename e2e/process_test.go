@@ -56,6 +56,15 @@ func TestProcessesRefuseBadConfiguration(t *testing.T) {
 		{"webhook", []string{"ALIPAY_CLIENT_ID=C"}, "ALIPAY_PUBLIC_KEY (or ALIPAY_PUBLIC_KEY_FILE) is not set"},
 		{"simulator", []string{"SIM_TIME_SCALE=-1"}, "SIM_TIME_SCALE must be positive"},
 	}
+	pub := filepath.Join(dir, "antom.pem")
+	sim := alipaytest.NewServer(alipaytest.Config{})
+	defer sim.Close()
+	writeKeys(t, filepath.Join(dir, "merchant.pem"), pub, sim.Config())
+	tests = append(tests, struct {
+		name string
+		env  []string
+		want string
+	}{"webhook", []string{"ALIPAY_CLIENT_ID=C", "ALIPAY_PUBLIC_KEY_FILE=" + pub, "WEBHOOK_PPROF_LISTEN=0.0.0.0:6060"}, "must be a loopback address"})
 	for _, tt := range tests {
 		code, out := runOnce(t, tt.name, tt.env...)
 		if code == 0 || !strings.Contains(out, tt.want) {
@@ -79,6 +88,22 @@ func TestWorkerRefusesNamespaceWithoutSearchAttributes(t *testing.T) {
 	code, out := runOnce(t, "worker", "TEMPORAL_ADDRESS="+srv.Address, "ALIPAY_CLIENT_ID="+cfg.ClientID,
 		"ALIPAY_BASE_URL="+sim.URL, "ALIPAY_PRIVATE_KEY_FILE="+priv, "ALIPAY_PUBLIC_KEY_FILE="+pub, "WORKER_METRICS_LISTEN=")
 	if code == 0 || !strings.Contains(out, "CaptureStatus is missing") || !strings.Contains(out, "CaptureDeadline is missing") {
+		t.Errorf("exit %d: %s", code, out)
+	}
+}
+
+// TestWebhookRefusesAMissingNamespace: with a wrong TEMPORAL_NAMESPACE every notification would
+// look like one for no running capture, so the receiver refuses to start.
+func TestWebhookRefusesAMissingNamespace(t *testing.T) {
+	srv := temporaltest.Start(t)
+	sim := alipaytest.NewServer(alipaytest.Config{})
+	defer sim.Close()
+	keys := t.TempDir()
+	priv, pub := filepath.Join(keys, "m.pem"), filepath.Join(keys, "a.pem")
+	writeKeys(t, priv, pub, sim.Config())
+	code, out := runOnce(t, "webhook", "TEMPORAL_ADDRESS="+srv.Address, "TEMPORAL_NAMESPACE=no-such-namespace",
+		"ALIPAY_CLIENT_ID="+sim.ClientID(), "ALIPAY_PUBLIC_KEY_FILE="+pub, "WEBHOOK_LISTEN="+freeAddr(t))
+	if code == 0 || !strings.Contains(out, "TEMPORAL_NAMESPACE") || !strings.Contains(out, `does not exist (create it: temporal operator namespace create --namespace no-such-namespace)`) {
 		t.Errorf("exit %d: %s", code, out)
 	}
 }

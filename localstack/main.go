@@ -1,7 +1,8 @@
 // Command localstack runs the whole system on one machine with embedded defaults: a Temporal dev
 // server with its Web UI, the Antom simulator, the webhook receiver and the worker (the last three
 // built from this repository and run as separate processes), then a demo that starts one capture
-// for each path (S, F, U→notification, U→inquiry, expiry) so that each can be seen in the UI. It
+// for each path (S, F, U→notification, U→inquiry, expiry, unresolved) so that each can be seen in
+// the UI. It
 // keeps running until Ctrl-C. Nothing talks to a real Antom host.
 //
 //	go run ./localstack
@@ -112,8 +113,10 @@ func startDemo(ctx context.Context, st *stack.Stack) ([]demo, error) {
 		{"U then notifyCapture", alipaytest.Scenario{Result: "U", ResolveTo: "S", ResolveAfter: alipaytest.Duration(10 * time.Minute)}, workflows.StateCaptured, workflows.Policy{}, 0},
 		{"U then inquiryPayment", alipaytest.Scenario{Result: "U", ResolveTo: "S", ResolveAfter: alipaytest.Duration(10 * time.Minute), NoNotify: true},
 			workflows.StateCaptured, workflows.Policy{InquirySchedule: []time.Duration{5 * time.Second}}, 0},
-		{"U until the deadline: expired", alipaytest.Scenario{Result: "U", NoNotify: true}, workflows.StateExpired,
-			workflows.Policy{InquirySchedule: []time.Duration{5 * time.Second}, DeadlineMargin: 5 * time.Second}, 30 * time.Second},
+		{"U past the deadline, then F: expired", alipaytest.Scenario{Result: "U", ResolveTo: "F", ResolveAfter: alipaytest.Duration(time.Hour), NoNotify: true},
+			workflows.StateExpired, workflows.Policy{InquirySchedule: []time.Duration{5 * time.Second}, DeadlineMargin: 5 * time.Second}, 30 * time.Second},
+		{"U past the deadline: unresolved", alipaytest.Scenario{Result: "U", NoNotify: true}, workflows.StateUnresolved,
+			workflows.Policy{InquirySchedule: []time.Duration{5 * time.Second}, DeadlineMargin: 5 * time.Second, ResolveWithin: 15 * time.Second}, 30 * time.Second},
 	}
 	var out []demo
 	for i, p := range paths {

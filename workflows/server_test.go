@@ -4,8 +4,7 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"io"
-	"net/http"
+	"log/slog"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -21,85 +21,128 @@ import (
 	"github.com/capturekit/alipay-capture/alipay/alipaytest"
 	"github.com/capturekit/alipay-capture/capture"
 	"github.com/capturekit/alipay-capture/internal/temporaltest"
+	"github.com/capturekit/alipay-capture/webhook/receiver"
 	"github.com/capturekit/alipay-capture/workflows"
 )
 
-var record = flag.Bool("record", false, "also run the week-long path and write every history to testdata/")
+var record = flag.Bool("record", false, "also run the week-long path, and add every history not yet in testdata/ to the replay corpus")
 
-// TestCapturePathsOnRealServer runs the main capture paths on a real Temporal dev server against
-// the simulator, checks their outcome, history size and Antom calls, and replays each fresh
-// history. With -record it also runs the U→inquiry→deadline path (Antom's week at 1/10,000
-// speed: the same schedule, inquiries and events as the real 7 days, in about a minute) and
-// writes all histories to testdata/ for TestReplayRecordedHistories:
+// TestCapturePathsOnRealServer runs the capture paths on a real Temporal dev server against the
+// simulator and the webhook receiver, checks their outcome, history size and Antom calls, and
+// replays each fresh history. With -record it also runs the U→inquiry→deadline path (Antom's
+// week at 1/10,000 speed: the same schedule, inquiries and events as the real 7 days, in about a
+// minute) and adds the histories to the replay corpus in testdata/ (never overwriting one: the
+// corpus only grows, see corpus.txt):
 //
 //	TEMPORAL_CLI=$(scripts/temporal-cli) go test -run TestCapturePathsOnRealServer -record -v ./workflows/
 func TestCapturePathsOnRealServer(t *testing.T) {
 	srv := temporaltest.Start(t)
 	c := srv.Client
 	ctx := context.Background()
+	const tq = "record-histories"
 
-	var sim *alipaytest.Server
-	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		v := alipay.NotificationVerifier{ClientID: sim.ClientID(), AntomPublicKey: sim.AntomPublicKey()}
-		n, err := v.Verify(r.Method, r.URL.Path, r.Header, body)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusUnauthorized)
-			return
-		}
-		cn, err := n.Capture()
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		if err := c.SignalWorkflow(r.Context(), workflows.WorkflowID(cn.PaymentID), "", workflows.SignalNotifyCapture, cn); err != nil {
-			http.Error(w, err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		alipay.WriteAck(w)
-	}))
-	defer receiver.Close()
-	sim = alipaytest.NewServer(alipaytest.Config{NotifyURL: receiver.URL + "/alipay/notify"})
+	h := &receiver.Handler{Path: "/alipay/notify", Temporal: c, TaskQueue: tq, Logger: slog.New(slog.DiscardHandler)}
+	hs := httptest.NewServer(receiver.Routes(h))
+	defer hs.Close()
+	sim := alipaytest.NewServer(alipaytest.Config{NotifyURL: hs.URL + "/alipay/notify", TimeScale: 1e-3})
 	defer sim.Close()
+	h.Verifier = alipay.NotificationVerifier{ClientID: sim.ClientID(), AntomPublicKey: sim.AntomPublicKey()}
 	antom, err := alipay.NewClient(sim.Config())
 	if err != nil {
 		t.Fatal(err)
 	}
-
-	const tq = "record-histories"
 	srv.StartWorker(t, tq, antom)
+	cc := capture.Client{Temporal: c, TaskQueue: tq}
 
 	scaled := func(d time.Duration) time.Duration { return d / 10000 }
 	var weekSchedule []time.Duration
 	for _, d := range workflows.DefaultPolicy().InquirySchedule {
 		weekSchedule = append(weekSchedule, scaled(d))
 	}
+	now := func(pid string) workflows.CaptureInput {
+		return workflows.CaptureInput{PaymentID: pid, Amount: usd10, OrderID: "ORDER-" + pid, AuthorizedAt: time.Now(),
+			Policy: workflows.Policy{InquirySchedule: []time.Duration{time.Second}, CallTimeout: 10 * time.Second}}
+	}
+	// short: a deadline seconds away, inquiring every second.
+	short := func(pid string) workflows.CaptureInput {
+		in := now(pid)
+		in.AuthorizedAt, in.AuthExpiresAt = time.Time{}, time.Now().Add(3*time.Second)
+		in.Policy.DeadlineMargin, in.Policy.ResolveWithin = time.Second, time.Hour
+		return in
+	}
+	waitStatus := func(pid string, cond func(workflows.Status) bool) {
+		deadline := time.Now().Add(time.Minute)
+		for {
+			if st, err := cc.Status(ctx, pid); err == nil && cond(st) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: status never reached the expected point", pid)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
 	paths := []struct {
-		name      string
-		scenario  alipaytest.Scenario
-		state     workflows.State
-		maxEvents int
-		inquiries int // Antom inquiryPayment calls; -1: not checked
-		input     func(pid string) workflows.CaptureInput
+		name        string
+		scenario    alipaytest.Scenario
+		input       func(pid string) workflows.CaptureInput
+		during      func(pid string) // acts on the running capture
+		state       workflows.State
+		resolvedBy  string
+		maxEvents   int // 0: not checked
+		captureCall int // capture calls Antom must see; 0: not checked
+		week        bool
 	}{
 		// NoNotify: Antom's notification of a synchronous S races the workflow's completion and
 		// can add a workflow task (UnhandledCommand) to the history; the S path is measured without.
-		{"s", alipaytest.Scenario{NoNotify: true}, workflows.StateCaptured, 15, 0, func(pid string) workflows.CaptureInput {
-			return workflows.CaptureInput{PaymentID: pid, Amount: usd10, OrderID: "ORDER-" + pid, AuthorizedAt: time.Now()}
-		}},
-		{"u_notification", alipaytest.Scenario{Result: "U", ResolveTo: "S", ResolveAfter: alipaytest.Duration(time.Second)}, workflows.StateCaptured, 25, 0, func(pid string) workflows.CaptureInput {
-			return workflows.CaptureInput{PaymentID: pid, Amount: usd10, AuthorizedAt: time.Now()}
-		}},
-		{"u_inquiry", alipaytest.Scenario{Result: "U", ResolveTo: "S", ResolveAfter: alipaytest.Duration(500 * time.Millisecond), NoNotify: true}, workflows.StateCaptured, 30, 1, func(pid string) workflows.CaptureInput {
-			return workflows.CaptureInput{PaymentID: pid, Amount: usd10, AuthorizedAt: time.Now(), Policy: workflows.Policy{InquirySchedule: []time.Duration{time.Second}}}
-		}},
-		{"u_inquiry_deadline", alipaytest.Scenario{Result: "U", NoNotify: true}, workflows.StateExpired, 400, -1, func(pid string) workflows.CaptureInput {
-			return workflows.CaptureInput{PaymentID: pid, Amount: usd10, AuthExpiresAt: time.Now().Add(scaled(workflows.AuthorizationWindow)),
-				Policy: workflows.Policy{InquirySchedule: weekSchedule, DeadlineMargin: scaled(workflows.DefaultPolicy().DeadlineMargin)}}
-		}},
+		{name: "s", scenario: alipaytest.Scenario{NoNotify: true}, input: now, state: workflows.StateCaptured, resolvedBy: workflows.ResolvedByResponse, maxEvents: 15, captureCall: 1},
+		{name: "u_notification", scenario: alipaytest.Scenario{Result: "U", ResolveTo: "S", ResolveAfter: alipaytest.Duration(time.Second * 1000)},
+			input: func(pid string) workflows.CaptureInput { in := now(pid); in.Policy.InquirySchedule = []time.Duration{time.Hour}; return in },
+			state: workflows.StateCaptured, resolvedBy: workflows.ResolvedByNotification, maxEvents: 25, captureCall: 1},
+		{name: "u_inquiry", scenario: alipaytest.Scenario{Result: "U", ResolveTo: "S", ResolveAfter: alipaytest.Duration(500 * time.Millisecond * 1000), NoNotify: true},
+			input: now, state: workflows.StateCaptured, resolvedBy: workflows.ResolvedByInquiry, maxEvents: 30, captureCall: 1},
+		{name: "f", scenario: alipaytest.Scenario{Result: "F", FailCode: "RISK_REJECT", NoNotify: true}, input: now,
+			state: workflows.StateFailed, resolvedBy: workflows.ResolvedByResponse, maxEvents: 15, captureCall: 1},
+		{name: "cancel", input: func(pid string) workflows.CaptureInput { in := now(pid); in.CaptureAt = time.Now().Add(time.Hour); return in },
+			during: func(pid string) {
+				waitStatus(pid, func(st workflows.Status) bool { return st.State == workflows.StatePending })
+				if _, err := cc.Cancel(ctx, pid, "order cancelled"); err != nil {
+					t.Errorf("cancel: %v", err)
+				}
+			}, state: workflows.StateCancelled, resolvedBy: workflows.ResolvedByCancel},
+		{name: "capture_at", scenario: alipaytest.Scenario{NoNotify: true},
+			input: func(pid string) workflows.CaptureInput { in := now(pid); in.CaptureAt = time.Now().Add(time.Second); return in },
+			state: workflows.StateCaptured, resolvedBy: workflows.ResolvedByResponse, captureCall: 1},
+		{name: "resend_after_absent_inquiry", scenario: alipaytest.Scenario{ServerErrorCalls: 3, NoNotify: true}, input: now,
+			state: workflows.StateCaptured, resolvedBy: workflows.ResolvedByResponse, captureCall: 4},
+		{name: "deadline_from_inquiry", scenario: alipaytest.Scenario{NoNotify: true},
+			input: func(pid string) workflows.CaptureInput { in := now(pid); in.AuthorizedAt = time.Time{}; return in },
+			state: workflows.StateCaptured, resolvedBy: workflows.ResolvedByResponse, captureCall: 1},
+		{name: "overdue_then_late_s", scenario: alipaytest.Scenario{Result: "U", NoNotify: true}, input: short,
+			during: func(pid string) {
+				waitStatus(pid, func(st workflows.Status) bool { return st.Overdue })
+				if err := sim.Resolve(pid, "S", ""); err != nil {
+					t.Error(err)
+				}
+			}, state: workflows.StateCaptured, resolvedBy: workflows.ResolvedByInquiry, captureCall: 1},
+		// The first send is executed and answered after the call timed out; the resend gets F.
+		{name: "ambiguous_send_then_f", scenario: alipaytest.Scenario{DelayResponse: alipaytest.Duration(20 * time.Second), RepeatFailCode: alipay.CodeSystemError, NoNotify: true},
+			input: func(pid string) workflows.CaptureInput { in := now(pid); in.Policy.CallTimeout = 2 * time.Second; return in },
+			state: workflows.StateCaptured, resolvedBy: workflows.ResolvedByInquiry},
+		{name: "unresolved_then_contradiction", scenario: alipaytest.Scenario{Result: "U"},
+			input: func(pid string) workflows.CaptureInput { in := short(pid); in.Policy.ResolveWithin = 2 * time.Second; return in },
+			state: workflows.StateUnresolved, resolvedBy: workflows.ResolvedByTimeout, captureCall: 1},
+		{name: "u_inquiry_deadline", week: true,
+			// In process all week, failed an hour before the deadline (the simulator runs at 1/1,000).
+			scenario: alipaytest.Scenario{Result: "U", ResolveTo: "F", NoNotify: true, ResolveAfter: alipaytest.Duration(scaled(workflows.AuthorizationWindow-time.Hour) * 1000)},
+			input: func(pid string) workflows.CaptureInput {
+				return workflows.CaptureInput{PaymentID: pid, Amount: usd10, AuthExpiresAt: time.Now().Add(scaled(workflows.AuthorizationWindow)),
+					Policy: workflows.Policy{InquirySchedule: weekSchedule, DeadlineMargin: scaled(workflows.DefaultPolicy().DeadlineMargin),
+						ResolveWithin: scaled(workflows.DefaultPolicy().ResolveWithin)}}
+			}, state: workflows.StateExpired, resolvedBy: workflows.ResolvedByDeadline, captureCall: 1},
 	}
 	for _, p := range paths {
-		if p.state == workflows.StateExpired && !*record {
+		if p.week && !*record {
 			continue
 		}
 		pay, err := sim.Authorize(alipaytest.Authorization{Amount: usd10, Scenario: p.scenario})
@@ -108,59 +151,108 @@ func TestCapturePathsOnRealServer(t *testing.T) {
 		}
 		// Started as services start it, through capture.Client (search attributes and memo set
 		// at start, the policy written into the input).
-		started, err := capture.Client{Temporal: c, TaskQueue: tq}.Start(ctx, p.input(pay.PaymentID))
+		started, err := cc.Start(ctx, p.input(pay.PaymentID))
 		if err != nil {
 			t.Fatal(err)
 		}
-		run := c.GetWorkflow(ctx, started.WorkflowID, started.RunID)
-		var res workflows.Result
-		werr := run.Get(ctx, &res)
-		state := res.State
-		var appErr *temporal.ApplicationError
-		if errors.As(werr, &appErr) {
-			var st workflows.Status
-			_ = appErr.Details(&st)
-			state = st.State
+		if p.during != nil {
+			p.during(pay.PaymentID)
 		}
-		var events []*historypb.HistoryEvent
-		it := c.GetWorkflowHistory(ctx, run.GetID(), run.GetRunID(), false, 0)
-		for it.HasNext() {
-			e, err := it.Next()
-			if err != nil {
-				t.Fatal(err)
-			}
-			events = append(events, e)
+		res, werr := cc.Wait(ctx, pay.PaymentID)
+		var out *capture.Outcome
+		if werr != nil && !errors.As(werr, &out) {
+			t.Fatalf("%s: %v", p.name, werr)
 		}
-		history := &historypb.History{Events: events}
 		ledger, _ := sim.Payment(pay.PaymentID)
-		t.Logf("%-20s %3d events; Antom calls: %d capture, %d inquiryPayment; %s",
-			p.name, len(events), ledger.CaptureCalls, ledger.InquiryCalls, state)
-		if state != p.state {
-			t.Errorf("%s: ended %s (%v), want %s", p.name, state, werr, p.state)
+		history := fetchHistory(t, c, started.WorkflowID, started.RunID)
+		t.Logf("%-30s %3d events; Antom calls: %d capture, %d inquiryPayment; %s by %s",
+			p.name, len(history.Events), ledger.CaptureCalls, ledger.InquiryCalls, res.State, res.ResolvedBy)
+		if res.State != p.state || res.ResolvedBy != p.resolvedBy {
+			t.Errorf("%s: ended %s by %s (%v), want %s by %s", p.name, res.State, res.ResolvedBy, werr, p.state, p.resolvedBy)
 		}
-		if len(events) > p.maxEvents {
+		if p.maxEvents > 0 && len(history.Events) > p.maxEvents {
 			var types []string
-			for _, e := range events {
+			for _, e := range history.Events {
 				types = append(types, e.GetEventType().String())
 			}
-			t.Errorf("%s: %d history events, target at most %d: %v", p.name, len(events), p.maxEvents, types)
+			t.Errorf("%s: %d history events, target at most %d: %v", p.name, len(history.Events), p.maxEvents, types)
 		}
-		if ledger.CaptureCalls != 1 || ledger.CapturesSucceeded > 1 || (p.inquiries >= 0 && ledger.InquiryCalls != p.inquiries) {
-			t.Errorf("%s: Antom saw %d capture and %d inquiry calls, want 1 and %d", p.name, ledger.CaptureCalls, ledger.InquiryCalls, p.inquiries)
+		if ledger.CapturesSucceeded > 1 || (p.captureCall > 0 && ledger.CaptureCalls != p.captureCall) {
+			t.Errorf("%s: Antom saw %d capture calls (%d succeeded), want %d", p.name, ledger.CaptureCalls, ledger.CapturesSucceeded, p.captureCall)
 		}
-		replayer := worker.NewWorkflowReplayer()
-		workflows.Register(replayer)
-		if err := replayer.ReplayWorkflowHistory(nil, history); err != nil {
-			t.Errorf("%s: replaying its own history: %v", p.name, err)
-		}
-		if *record {
-			b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(history)
-			if err != nil {
+		replayAndRecord(t, p.name, history)
+
+		if p.state == workflows.StateUnresolved {
+			// The success that follows the close contradicts it: the receiver records it as a
+			// reconciliation workflow, which inquiryPayment confirms.
+			if err := sim.Resolve(pay.PaymentID, "S", ""); err != nil {
 				t.Fatal(err)
 			}
-			if err := os.WriteFile(filepath.Join("testdata", "history_"+p.name+".json"), b, 0o644); err != nil {
-				t.Fatal(err)
+			rid := workflows.ReconcileWorkflowID(pay.PaymentID, workflows.CaptureRequestID(pay.PaymentID, 1), alipay.StatusSuccess)
+			var run client.WorkflowRun
+			deadline := time.Now().Add(time.Minute)
+			for run == nil {
+				if _, err := c.DescribeWorkflowExecution(ctx, rid, ""); err == nil {
+					run = c.GetWorkflow(ctx, rid, "")
+				} else if time.Now().After(deadline) {
+					t.Fatalf("no reconciliation workflow %s: %v", rid, err)
+				}
+				time.Sleep(50 * time.Millisecond)
 			}
+			var appErr *temporal.ApplicationError
+			if err := run.Get(ctx, nil); !errors.As(err, &appErr) || appErr.Type() != workflows.ErrTypeContradictionConfirmed {
+				t.Errorf("reconciliation: %v, want %s", err, workflows.ErrTypeContradictionConfirmed)
+			}
+			replayAndRecord(t, "reconcile_confirmed", fetchHistory(t, c, rid, run.GetRunID()))
 		}
+	}
+}
+
+func fetchHistory(t *testing.T, c client.Client, id, runID string) *historypb.History {
+	t.Helper()
+	var events []*historypb.HistoryEvent
+	it := c.GetWorkflowHistory(context.Background(), id, runID, false, 0)
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		events = append(events, e)
+	}
+	return &historypb.History{Events: events}
+}
+
+// replayAndRecord replays a fresh history and, with -record, adds it to the corpus as
+// history_v<version>_<name>.json unless that file exists.
+func replayAndRecord(t *testing.T, name string, history *historypb.History) {
+	t.Helper()
+	replayer := worker.NewWorkflowReplayer()
+	workflows.Register(replayer)
+	if err := replayer.ReplayWorkflowHistory(nil, history); err != nil {
+		t.Errorf("%s: replaying its own history: %v", name, err)
+	}
+	if !*record {
+		return
+	}
+	file := "history_v1_" + name + ".json"
+	path := filepath.Join("testdata", file)
+	if _, err := os.Stat(path); err == nil {
+		t.Logf("%s exists; not overwritten (the corpus only grows)", path)
+		return
+	}
+	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(history)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(filepath.Join("testdata", "corpus.txt"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(file + "\n"); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -299,6 +299,24 @@ func (s *Stack) Authorize(ctx context.Context, a alipaytest.Authorization) (alip
 	return p, json.NewDecoder(resp.Body).Decode(&p)
 }
 
+// Resolve ends a payment's in-process capture in the simulator with status S or F (code for F),
+// through its admin API.
+func (s *Stack) Resolve(ctx context.Context, id, status, code string) error {
+	body, _ := json.Marshal(map[string]string{"status": status, "code": code})
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, s.SimURL+"/admin/payments/"+id+"/resolve", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("simulator: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		return fmt.Errorf("simulator: resolve %s: HTTP %d %s", id, resp.StatusCode, bytes.TrimSpace(b))
+	}
+	return nil
+}
+
 // Payment reads one payment of the simulator's ledger.
 func (s *Stack) Payment(ctx context.Context, id string) (alipaytest.Payment, error) {
 	var p alipaytest.Payment
