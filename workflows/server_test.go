@@ -97,13 +97,21 @@ func TestCapturePathsOnRealServer(t *testing.T) {
 		// can add a workflow task (UnhandledCommand) to the history; the S path is measured without.
 		{name: "s", scenario: alipaytest.Scenario{NoNotify: true}, input: now, state: workflows.StateCaptured, resolvedBy: workflows.ResolvedByResponse, maxEvents: 15, captureCall: 1},
 		{name: "u_notification", scenario: alipaytest.Scenario{Result: "U", ResolveTo: "S", ResolveAfter: alipaytest.Duration(time.Second * 1000)},
-			input: func(pid string) workflows.CaptureInput { in := now(pid); in.Policy.InquirySchedule = []time.Duration{time.Hour}; return in },
+			input: func(pid string) workflows.CaptureInput {
+				in := now(pid)
+				in.Policy.InquirySchedule = []time.Duration{time.Hour}
+				return in
+			},
 			state: workflows.StateCaptured, resolvedBy: workflows.ResolvedByNotification, maxEvents: 25, captureCall: 1},
 		{name: "u_inquiry", scenario: alipaytest.Scenario{Result: "U", ResolveTo: "S", ResolveAfter: alipaytest.Duration(500 * time.Millisecond * 1000), NoNotify: true},
 			input: now, state: workflows.StateCaptured, resolvedBy: workflows.ResolvedByInquiry, maxEvents: 30, captureCall: 1},
 		{name: "f", scenario: alipaytest.Scenario{Result: "F", FailCode: "RISK_REJECT", NoNotify: true}, input: now,
 			state: workflows.StateFailed, resolvedBy: workflows.ResolvedByResponse, maxEvents: 15, captureCall: 1},
-		{name: "cancel", input: func(pid string) workflows.CaptureInput { in := now(pid); in.CaptureAt = time.Now().Add(time.Hour); return in },
+		{name: "cancel", input: func(pid string) workflows.CaptureInput {
+			in := now(pid)
+			in.CaptureAt = time.Now().Add(time.Hour)
+			return in
+		},
 			during: func(pid string) {
 				waitStatus(pid, func(st workflows.Status) bool { return st.State == workflows.StatePending })
 				if _, err := cc.Cancel(ctx, pid, "order cancelled"); err != nil {
@@ -111,7 +119,11 @@ func TestCapturePathsOnRealServer(t *testing.T) {
 				}
 			}, state: workflows.StateCancelled, resolvedBy: workflows.ResolvedByCancel},
 		{name: "capture_at", scenario: alipaytest.Scenario{NoNotify: true},
-			input: func(pid string) workflows.CaptureInput { in := now(pid); in.CaptureAt = time.Now().Add(time.Second); return in },
+			input: func(pid string) workflows.CaptureInput {
+				in := now(pid)
+				in.CaptureAt = time.Now().Add(time.Second)
+				return in
+			},
 			state: workflows.StateCaptured, resolvedBy: workflows.ResolvedByResponse, captureCall: 1},
 		{name: "resend_after_absent_inquiry", scenario: alipaytest.Scenario{ServerErrorCalls: 3, NoNotify: true}, input: now,
 			state: workflows.StateCaptured, resolvedBy: workflows.ResolvedByResponse, captureCall: 4},
@@ -127,10 +139,18 @@ func TestCapturePathsOnRealServer(t *testing.T) {
 			}, state: workflows.StateCaptured, resolvedBy: workflows.ResolvedByInquiry, captureCall: 1},
 		// The first send is executed and answered after the call timed out; the resend gets F.
 		{name: "ambiguous_send_then_f", scenario: alipaytest.Scenario{DelayResponse: alipaytest.Duration(20 * time.Second), RepeatFailCode: alipay.CodeSystemError, NoNotify: true},
-			input: func(pid string) workflows.CaptureInput { in := now(pid); in.Policy.CallTimeout = 2 * time.Second; return in },
+			input: func(pid string) workflows.CaptureInput {
+				in := now(pid)
+				in.Policy.CallTimeout = 2 * time.Second
+				return in
+			},
 			state: workflows.StateCaptured, resolvedBy: workflows.ResolvedByInquiry},
 		{name: "unresolved_then_contradiction", scenario: alipaytest.Scenario{Result: "U"},
-			input: func(pid string) workflows.CaptureInput { in := short(pid); in.Policy.ResolveWithin = 2 * time.Second; return in },
+			input: func(pid string) workflows.CaptureInput {
+				in := short(pid)
+				in.Policy.ResolveWithin = 2 * time.Second
+				return in
+			},
 			state: workflows.StateUnresolved, resolvedBy: workflows.ResolvedByTimeout, captureCall: 1},
 		{name: "u_inquiry_deadline", week: true,
 			// In process all week, failed an hour before the deadline (the simulator runs at 1/1,000).
