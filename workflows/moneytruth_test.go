@@ -1,6 +1,7 @@
 package workflows_test
 
 import (
+	"errors"
 	"reflect"
 	"testing"
 	"time"
@@ -247,5 +248,63 @@ func TestPolicyDefaultsAreFrozen(t *testing.T) {
 	want.CallTimeout = 5 * time.Second
 	if st := h.result(); !reflect.DeepEqual(st.Policy, want) {
 		t.Errorf("status policy %+v, want %+v", st.Policy, want)
+	}
+}
+
+// TestHeldFWaitsForAnAnswer: when the inquiry that must decide an F after an ambiguous send gives
+// no answer, the next one follows the schedule (no tight loop), and its answer decides.
+func TestHeldFWaitsForAnAnswer(t *testing.T) {
+	h := newHarness(t)
+	h.capture = func(n int, _ workflows.CaptureActivityInput) (workflows.CaptureActivityResult, error) {
+		if n == 1 {
+			return noAnswer(n, workflows.CaptureActivityInput{})
+		}
+		return workflows.CaptureActivityResult{}, refusedOn(n, workflows.ErrTypeConfig, alipay.CodeSystemError)
+	}
+	h.inquiry = func(n int) (workflows.InquiryActivityResult, error) {
+		if n == 1 {
+			return workflows.InquiryActivityResult{}, temporal.NewNonRetryableApplicationError("inquiry refused", workflows.ErrTypeConfig, nil)
+		}
+		return workflows.InquiryActivityResult{Found: true, TransactionStatus: alipay.TxSuccess, TransactionResult: resS, CaptureAmount: usd10}, nil
+	}
+	h.run(input())
+	if st := h.result(); st.State != workflows.StateCaptured || st.Inquiries != 2 {
+		t.Errorf("status %+v", st)
+	}
+	if gap := h.inquiries[1].Sub(h.inquiries[0]); gap < 2*time.Minute {
+		t.Errorf("second inquiry %v after the first, want the schedule's 2 min", gap)
+	}
+}
+
+// TestReconcileWorkflow: a contradicting result is confirmed or not by inquiryPayment.
+func TestReconcileWorkflow(t *testing.T) {
+	success := workflows.InquiryActivityResult{Found: true, TransactionStatus: alipay.TxSuccess, CaptureID: "CAP9", CaptureAmount: usd10}
+	for _, tt := range []struct {
+		name      string
+		result    string
+		closed    workflows.State
+		inquiry   workflows.InquiryActivityResult
+		confirmed bool
+	}{
+		{"S for EXPIRED, Antom captured", "S", workflows.StateExpired, success, true},
+		{"S for FAILED, Antom has nothing", "S", workflows.StateFailed, workflows.InquiryActivityResult{}, false},
+		{"F for CAPTURED, Antom has nothing", "F", workflows.StateCaptured, workflows.InquiryActivityResult{}, true},
+		{"F for CAPTURED, Antom captured", "F", workflows.StateCaptured, success, false},
+		{"F for UNRESOLVED, Antom failed it", "F", workflows.StateUnresolved, workflows.InquiryActivityResult{Found: true, TransactionStatus: alipay.TxFail}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.inquiry = func(int) (workflows.InquiryActivityResult, error) { return tt.inquiry, nil }
+			h.env.ExecuteWorkflow(workflows.ReconcileWorkflowType, workflows.ReconcileInput{Notification: note(tt.result, reqID), ClosedState: tt.closed})
+			err := h.env.GetWorkflowError()
+			var appErr *temporal.ApplicationError
+			confirmed := errors.As(err, &appErr) && appErr.Type() == workflows.ErrTypeContradictionConfirmed
+			if confirmed != tt.confirmed || (!confirmed && err != nil) {
+				t.Errorf("error %v, want confirmed %v", err, tt.confirmed)
+			}
+			if h.attrs[workflows.SearchAttrStatus] != string(workflows.StateContradiction) || h.attrs[workflows.SearchAttrPaymentID] != "PAY1" {
+				t.Errorf("search attributes %v", h.attrs)
+			}
+		})
 	}
 }

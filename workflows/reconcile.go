@@ -82,6 +82,9 @@ func ReconcileWorkflow(ctx workflow.Context, in ReconcileInput) (*ReconcileResul
 	case n.Result.ResultStatus == alipay.StatusFail && !captured && in.ClosedState == StateCaptured:
 		res.Verdict = fmt.Sprintf("Antom reports request %s %s: the capture workflow closed CAPTURED, but Antom has no successful capture for it",
 			n.CaptureRequestID, orAbsent(inq.TransactionStatus))
+	case in.ClosedState == StateUnresolved && !captured && inq.Found && inq.TransactionStatus == alipay.TxFail:
+		res.Verdict = fmt.Sprintf("Antom reports request %s FAIL: the UNRESOLVED capture was not captured; nothing to settle", n.CaptureRequestID)
+		return res, nil
 	default:
 		res.Verdict = fmt.Sprintf("Antom's inquiry (%s) agrees with the closed capture (%s); the notification was not confirmed",
 			orAbsent(inq.TransactionStatus), in.ClosedState)

@@ -18,8 +18,8 @@ func (r *run) awaitOutcome(ctx workflow.Context) error {
 	for i := 0; ; i++ {
 		sched := r.in.Policy.InquirySchedule
 		wait := sched[min(i, len(sched)-1)]
-		if r.heldF != nil {
-			wait = 0 // rule 2: an F after an ambiguous send is checked at once
+		if r.inquireNow {
+			wait, r.inquireNow = 0, false // rule 2: an F after an ambiguous send is checked at once
 		}
 		now := workflow.Now(ctx)
 		atDeadline, atGiveUp := false, false

@@ -67,7 +67,7 @@ func (r *run) sendCapture(ctx workflow.Context) (resolved bool, err error) {
 				// Rule 2: an earlier send of this id may have captured; an inquiry decides.
 				r.log.Warn("F answer after an ambiguous send of the same request; an inquiry decides",
 					"captureRequestId", req.CaptureRequestID, "result", result.String())
-				r.ambiguous, r.heldF = true, &result
+				r.ambiguous, r.heldF, r.inquireNow = true, &result, true
 				return false, r.enterUnknown(ctx, result)
 			}
 			r.st.ResolvedBy = ResolvedByResponse

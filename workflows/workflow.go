@@ -62,6 +62,8 @@ type run struct {
 	ambiguous bool
 	// heldF is such an F answer, waiting for an inquiry to confirm or overturn it.
 	heldF *alipay.Result
+	// inquireNow: the next inquiry is due at once (heldF was just set), not on the schedule.
+	inquireNow bool
 
 	cancelRequested bool  // set by the cancel update; the main loop serves it while PENDING
 	cancelServed    bool  // the main loop has made the cancel attempt

@@ -60,6 +60,7 @@ func newHarness(t *testing.T) *harness {
 	h := &harness{t: t, env: newEnv(), attrs: map[string]any{}}
 	h.env.SetStartTime(t0)
 	h.env.RegisterWorkflow(workflows.CaptureWorkflow)
+	h.env.RegisterWorkflowWithOptions(workflows.ReconcileWorkflow, workflow.RegisterOptions{Name: workflows.ReconcileWorkflowType})
 	h.env.RegisterActivity(&activities.Activities{})
 	h.env.OnActivity(workflows.ActivityCapture, mock.Anything, mock.Anything).Return(
 		func(ctx context.Context, in workflows.CaptureActivityInput) (workflows.CaptureActivityResult, error) {
