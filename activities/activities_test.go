@@ -74,6 +74,14 @@ func TestCaptureOutcomes(t *testing.T) {
 	}
 	_, err = capture(a, authorize(alipaytest.Scenario{Result: "F", FailCode: "RISK_REJECT"}))
 	wantAppError(t, err, workflows.ErrTypeRefused, false, "RISK_REJECT")
+	// A business refusal is expected, not a fault: benign, so the SDK does not log it as an
+	// error. It carries the attempt number, which tells the workflow whether it answers a resend.
+	var appErr *temporal.ApplicationError
+	var r alipay.Result
+	var attempt int
+	if !errors.As(err, &appErr) || appErr.Category() != temporal.ApplicationErrorCategoryBenign || appErr.Details(&r, &attempt) != nil || attempt != 1 {
+		t.Errorf("refusal: category %v, attempt %d", appErr.Category(), attempt)
+	}
 
 	_, err = capture(a, authorize(alipaytest.Scenario{UnknownExceptionCalls: 1}))
 	wantAppError(t, err, workflows.ErrTypeRetrySameID, true, "")
@@ -93,6 +101,9 @@ func TestCaptureOutcomes(t *testing.T) {
 		Request: alipay.CaptureRequest{CaptureRequestID: workflows.CaptureRequestID(id, 1), PaymentID: id, CaptureAmount: alipay.Amount{Currency: "USD", Value: "999"}},
 	})
 	wantAppError(t, err, workflows.ErrTypeConfig, false, alipay.CodeRepeatReqInconsistent)
+	if !errors.As(err, &appErr) || appErr.Category() == temporal.ApplicationErrorCategoryBenign {
+		t.Error("a configuration failure is marked benign: it must alert")
+	}
 }
 
 func TestCaptureTransportFailures(t *testing.T) {

@@ -43,7 +43,7 @@ func TestComposeFile(t *testing.T) {
 		ports    map[uint32]string // container port → published port
 	}{
 		{"worker", &config.Worker{}, []string{"TEMPORAL_ADDRESS", "ALIPAY_CLIENT_ID", "ALIPAY_BASE_URL", "ALIPAY_PRIVATE_KEY_FILE", "ALIPAY_PUBLIC_KEY_FILE", "CAPTURE_TASK_QUEUE"}, map[uint32]string{9090: "9090"}},
-		{"webhook", &config.Webhook{}, []string{"TEMPORAL_ADDRESS", "ALIPAY_CLIENT_ID", "ALIPAY_PUBLIC_KEY_FILE", "WEBHOOK_LISTEN", "WEBHOOK_PATH"}, map[uint32]string{8080: "8080"}},
+		{"webhook", &config.Webhook{}, []string{"TEMPORAL_ADDRESS", "ALIPAY_CLIENT_ID", "ALIPAY_PUBLIC_KEY_FILE", "WEBHOOK_LISTEN", "WEBHOOK_PATH", "CAPTURE_TASK_QUEUE"}, map[uint32]string{8080: "8080"}},
 		{"simulator", &config.Simulator{}, []string{"SIM_LISTEN", "SIM_CLIENT_ID", "SIM_KEY_DIR", "SIM_NOTIFY_URL"}, map[uint32]string{8090: "8090"}},
 		{"starter", &config.Starter{}, []string{"TEMPORAL_ADDRESS", "CAPTURE_TASK_QUEUE"}, nil},
 	}
@@ -90,6 +90,9 @@ func TestComposeFile(t *testing.T) {
 	}
 	if !strings.HasSuffix(get("simulator", "SIM_NOTIFY_URL"), ":8080"+get("webhook", "WEBHOOK_PATH")) {
 		t.Errorf("SIM_NOTIFY_URL %s does not reach the webhook's %s", get("simulator", "SIM_NOTIFY_URL"), get("webhook", "WEBHOOK_PATH"))
+	}
+	if get("webhook", "CAPTURE_TASK_QUEUE") != get("worker", "CAPTURE_TASK_QUEUE") {
+		t.Errorf("the webhook starts reconciliations on %q, the worker polls %q", get("webhook", "CAPTURE_TASK_QUEUE"), get("worker", "CAPTURE_TASK_QUEUE"))
 	}
 	if get("worker", "ALIPAY_BASE_URL") != "http://simulator:8090" {
 		t.Errorf("worker ALIPAY_BASE_URL %s", get("worker", "ALIPAY_BASE_URL"))

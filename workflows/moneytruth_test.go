@@ -308,3 +308,26 @@ func TestReconcileWorkflow(t *testing.T) {
 		})
 	}
 }
+
+// TestNoAnswerPastTheDeadlineEndsUnresolved (rule 4): when inquiryPayment keeps refusing after
+// the deadline, the capture is not left UNKNOWN forever, nor guessed: it closes UNRESOLVED.
+func TestNoAnswerPastTheDeadlineEndsUnresolved(t *testing.T) {
+	h := newHarness(t)
+	h.capture = inProcess
+	in := input()
+	in.Policy.ResolveWithin = 24 * time.Hour
+	deadline := in.AuthorizedAt.Add(workflows.AuthorizationWindow)
+	h.inquiry = func(int) (workflows.InquiryActivityResult, error) {
+		if h.env.Now().Before(deadline) {
+			return workflows.InquiryActivityResult{Found: true, TransactionStatus: alipay.TxProcessing, TransactionResult: resU}, nil
+		}
+		return workflows.InquiryActivityResult{}, temporal.NewNonRetryableApplicationError("denied", workflows.ErrTypeConfig, nil,
+			alipay.Result{ResultCode: alipay.CodeAccessDenied, ResultStatus: alipay.StatusFail})
+	}
+	h.run(in)
+	st := h.failure(workflows.ErrTypeUnresolved)
+	if st.State != workflows.StateUnresolved || !st.Overdue {
+		t.Errorf("status %+v", st)
+	}
+	h.wantStatuses("CAPTURING", "UNKNOWN", "UNRESOLVED")
+}
