@@ -41,6 +41,9 @@ func run(log *slog.Logger) error {
 	if cfg.TimeScale <= 0 {
 		return fmt.Errorf("SIM_TIME_SCALE must be positive, got %v", cfg.TimeScale)
 	}
+	if r := cfg.NotifyDropRate + cfg.NotifyDelayRate; cfg.NotifyDropRate < 0 || cfg.NotifyDelayRate < 0 || r > 1 {
+		return fmt.Errorf("SIM_NOTIFY_DROP_RATE (%v) and SIM_NOTIFY_DELAY_RATE (%v) must be fractions adding up to at most 1", cfg.NotifyDropRate, cfg.NotifyDelayRate)
+	}
 	antomKey, err := loadOrCreateKey(filepath.Join(cfg.KeyDir, antomPrivateFile), filepath.Join(cfg.KeyDir, antomPublicFile))
 	if err != nil {
 		return fmt.Errorf("SIM_KEY_DIR: Antom key: %w", err)
@@ -56,6 +59,7 @@ func run(log *slog.Logger) error {
 		NotifyURL:         cfg.NotifyURL,
 		TimeScale:         cfg.TimeScale,
 		Logger:            log,
+		NotifyFaults:      alipaytest.NotifyFaults{DropRate: cfg.NotifyDropRate, DelayRate: cfg.NotifyDelayRate, Delay: cfg.NotifyDelay},
 	})
 	if err != nil {
 		return err

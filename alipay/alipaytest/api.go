@@ -124,6 +124,7 @@ func (s *Simulator) capture(r *http.Request, body []byte) (int, any) {
 		return http.StatusOK, failure(alipay.CodeAuthNotFound, "no authorization with this paymentId")
 	}
 	p.CaptureCalls++
+	p.LastCaptureCallAt = now.UTC()
 	if p.serverErrorsLeft > 0 {
 		p.serverErrorsLeft--
 		s.mu.Unlock()
@@ -183,13 +184,14 @@ func (s *Simulator) capture(r *http.Request, body []byte) (int, any) {
 		}
 	}
 	resp := p.maybeUnsigned(captureResponse(req.PaymentID, p.Captures[idx]))
+	result := p.Captures[idx].Result
 	delay := time.Duration(0)
 	if p.delayPending {
 		p.delayPending = false
 		delay = time.Duration(sc.DelayResponse)
 	}
 	s.mu.Unlock()
-	s.log.Info("capture executed", "paymentId", req.PaymentID, "captureRequestId", req.CaptureRequestID, "result", p.Captures[idx].Result.String())
+	s.log.Info("capture executed", "paymentId", req.PaymentID, "captureRequestId", req.CaptureRequestID, "result", result.String())
 
 	if delay > 0 {
 		t := time.NewTimer(delay)

@@ -43,6 +43,8 @@ type Payment struct {
 	Scenario       Scenario      `json:"scenario"`
 	// CaptureCalls counts every capture call received for the payment, faults included.
 	CaptureCalls int `json:"captureCalls"`
+	// LastCaptureCallAt is when the last capture call arrived.
+	LastCaptureCallAt time.Time `json:"lastCaptureCallAt,omitzero"`
 	// CapturesExecuted counts captures that took effect (new capture request ids that passed
 	// Antom's checks); repeats of a request id never count twice.
 	CapturesExecuted int `json:"capturesExecuted"`
@@ -72,6 +74,8 @@ type Notification struct {
 	Copy             int    `json:"copy"` // 0 for the original, 1.. for duplicates
 	Attempts         int    `json:"attempts"`
 	Acked            bool   `json:"acked"`
+	Dropped          int    `json:"dropped,omitempty"` // attempts lost (NotifyFaults)
+	Delayed          int    `json:"delayed,omitempty"` // attempts sent late (NotifyFaults)
 	BadSignatureSent bool   `json:"badSignatureSent,omitempty"`
 	LastStatus       int    `json:"lastStatus,omitempty"`
 	LastError        string `json:"lastError,omitempty"`

@@ -5,8 +5,10 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -65,7 +67,28 @@ func (d *delivery) run() {
 			}
 		}
 		bad := d.badFirst && attempt == 0
-		status, err := d.send(bad)
+		fault := s.notifyFault()
+		var status int
+		var err error
+		switch fault {
+		case faultDrop:
+			err = errors.New("delivery dropped (simulated)")
+		case faultDelay:
+			err = errors.New("delivery delayed past its resend (simulated)")
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				t := time.NewTimer(time.Duration(mrand.Int64N(int64(s.faults.Delay) + 1)))
+				defer t.Stop()
+				select {
+				case <-t.C:
+					_, _ = d.send(bad) // Antom has given up on this attempt: its answer is ignored
+				case <-s.ctx.Done():
+				}
+			}()
+		default:
+			status, err = d.send(bad)
+		}
 		acked := err == nil
 		s.mu.Lock()
 		rec := &s.payments[d.paymentID].Notifications[d.index]
@@ -77,6 +100,12 @@ func (d *delivery) run() {
 		if err != nil {
 			rec.LastError = err.Error()
 		}
+		switch fault {
+		case faultDrop:
+			rec.Dropped++
+		case faultDelay:
+			rec.Delayed++
+		}
 		s.mu.Unlock()
 		if acked {
 			s.log.Info("notification acknowledged", "paymentId", d.paymentID, "attempt", attempt+1)
@@ -87,6 +116,29 @@ func (d *delivery) run() {
 			return
 		}
 	}
+}
+
+type notifyFault int
+
+const (
+	faultNone notifyFault = iota
+	faultDrop
+	faultDelay
+)
+
+// notifyFault draws the fault of one delivery attempt from Config.NotifyFaults.
+func (s *Simulator) notifyFault() notifyFault {
+	f := s.faults
+	if f.DropRate <= 0 && f.DelayRate <= 0 {
+		return faultNone
+	}
+	switch x := mrand.Float64(); {
+	case x < f.DropRate:
+		return faultDrop
+	case x < f.DropRate+f.DelayRate && f.Delay > 0:
+		return faultDelay
+	}
+	return faultNone
 }
 
 // send makes one signed delivery; err is nil only for Antom's exact acknowledgement.

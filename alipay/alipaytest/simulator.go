@@ -52,6 +52,18 @@ type Config struct {
 	Logger *slog.Logger
 	// HTTPClient delivers notifications. Default: a client with a 10 s timeout.
 	HTTPClient *http.Client
+	// NotifyFaults makes notification deliveries unreliable, for chaos tests.
+	NotifyFaults NotifyFaults
+}
+
+// NotifyFaults makes notification deliveries unreliable, as networks and Antom's delivery
+// system are: a dropped delivery never arrives; a delayed one arrives late, when Antom has
+// already given up on it (so it may land after its own resend), and its acknowledgement is
+// ignored. Resends go on on Antom's schedule either way.
+type NotifyFaults struct {
+	DropRate  float64       // fraction of delivery attempts dropped
+	DelayRate float64       // fraction of delivery attempts delayed
+	Delay     time.Duration // how late a delayed attempt arrives (real time, up to this)
 }
 
 // Simulator is a local Antom. It is an http.Handler serving Antom's API paths (production and
@@ -62,6 +74,7 @@ type Simulator struct {
 	merchantPrv *rsa.PrivateKey
 	antomKey    *rsa.PrivateKey
 	notifyURL   string
+	faults      NotifyFaults
 	scale       float64
 	log         *slog.Logger
 	hc          *http.Client
@@ -83,6 +96,7 @@ func New(cfg Config) (*Simulator, error) {
 		clientID:  cfg.ClientID,
 		antomKey:  cfg.AntomPrivateKey,
 		notifyURL: cfg.NotifyURL,
+		faults:    cfg.NotifyFaults,
 		scale:     cfg.TimeScale,
 		log:       cfg.Logger,
 		hc:        cfg.HTTPClient,

@@ -422,3 +422,54 @@ func TestMoneyTruthScenarios(t *testing.T) {
 		t.Errorf("repeat of the same request: %+v, %v", resp, err)
 	}
 }
+
+// TestNotifyFaults: dropped deliveries never arrive; delayed ones arrive late and their
+// acknowledgement is ignored, while resends go on on Antom's schedule.
+func TestNotifyFaults(t *testing.T) {
+	rec := newReceiver(t, 0)
+	sim := alipaytest.NewServer(alipaytest.Config{NotifyURL: rec.url(), TimeScale: 1e-5, NotifyFaults: alipaytest.NotifyFaults{DropRate: 1}})
+	rec.verifier = alipay.NotificationVerifier{ClientID: sim.ClientID(), AntomPublicKey: sim.AntomPublicKey()}
+	c, err := alipay.NewClient(sim.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := captureOnce(t, sim, c, alipaytest.Scenario{})
+	p := waitLedger(t, sim, id, func(p alipaytest.Payment) bool {
+		return len(p.Notifications) == 1 && p.Notifications[0].Attempts == len(alipaytest.ResendSchedule)
+	})
+	sim.Close()
+	if n := p.Notifications[0]; n.Acked || n.Dropped != len(alipaytest.ResendSchedule) {
+		t.Errorf("all dropped: %+v", n)
+	}
+	if valid, _ := rec.counts(); valid != 0 {
+		t.Errorf("%d dropped deliveries arrived", valid)
+	}
+
+	rec = newReceiver(t, 0)
+	sim = alipaytest.NewServer(alipaytest.Config{NotifyURL: rec.url(), TimeScale: 1e-5, NotifyFaults: alipaytest.NotifyFaults{DelayRate: 1, Delay: 50 * time.Millisecond}})
+	rec.verifier = alipay.NotificationVerifier{ClientID: sim.ClientID(), AntomPublicKey: sim.AntomPublicKey()}
+	if c, err = alipay.NewClient(sim.Config()); err != nil {
+		t.Fatal(err)
+	}
+	id, _ = captureOnce(t, sim, c, alipaytest.Scenario{})
+	rec.next(t) // a delayed delivery still arrives
+	p = waitLedger(t, sim, id, func(p alipaytest.Payment) bool {
+		return len(p.Notifications) == 1 && p.Notifications[0].Attempts == len(alipaytest.ResendSchedule)
+	})
+	if n := p.Notifications[0]; n.Acked || n.Delayed != len(alipaytest.ResendSchedule) {
+		t.Errorf("all delayed: %+v", n)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) { // late deliveries run in their own goroutines
+		if valid, _ := rec.counts(); valid == len(alipaytest.ResendSchedule) {
+			break
+		}
+		if time.Now().After(deadline) {
+			valid, _ := rec.counts()
+			t.Fatalf("%d delayed deliveries arrived, want all %d", valid, len(alipaytest.ResendSchedule))
+		}
+	}
+	sim.Close()
+	if p, _ := sim.Payment(id); p.Notifications[0].Acked {
+		t.Error("a late delivery's acknowledgement counted")
+	}
+}

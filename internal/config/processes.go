@@ -46,6 +46,10 @@ type Simulator struct {
 	KeyDir    string  `envconfig:"SIM_KEY_DIR" default:".antomsim" desc:"folder holding the key pairs; missing keys are generated and written there"`
 	NotifyURL string  `envconfig:"SIM_NOTIFY_URL" desc:"where notifyCapture is sent, e.g. http://localhost:8080/alipay/notify"`
 	TimeScale float64 `envconfig:"SIM_TIME_SCALE" default:"1" desc:"multiplies simulated durations; 0.001 runs Antom's day of resends in 90 s"`
+	// Chaos: unreliable notification deliveries.
+	NotifyDropRate  float64       `envconfig:"SIM_NOTIFY_DROP_RATE" default:"0" desc:"fraction of notification deliveries lost (chaos tests)"`
+	NotifyDelayRate float64       `envconfig:"SIM_NOTIFY_DELAY_RATE" default:"0" desc:"fraction of notification deliveries that arrive late, after their resend (chaos tests)"`
+	NotifyDelay     time.Duration `envconfig:"SIM_NOTIFY_DELAY" default:"30s" desc:"how late a delayed delivery arrives, at most (real time)"`
 }
 
 // Load reads v (a pointer to one of the configurations above) from the environment.
