@@ -258,12 +258,13 @@ func (f Filter) Query() string {
 
 // Summary is one capture in a List.
 type Summary struct {
-	PaymentID string    `json:"paymentId"`
-	OrderID   string    `json:"orderId,omitempty"`
-	State     string    `json:"state"`
-	Deadline  time.Time `json:"deadline,omitzero"`
-	Execution string    `json:"execution"` // Running, Completed, Failed, …
-	RunID     string    `json:"runId"`
+	WorkflowID string    `json:"workflowId"`
+	PaymentID  string    `json:"paymentId"`
+	OrderID    string    `json:"orderId,omitempty"`
+	State      string    `json:"state"`
+	Deadline   time.Time `json:"deadline,omitzero"`
+	Execution  string    `json:"execution"` // Running, Completed, Failed, …
+	RunID      string    `json:"runId"`
 }
 
 // List returns captures matching f, newest first.
@@ -284,12 +285,13 @@ func (c Client) List(ctx context.Context, f Filter) ([]Summary, error) {
 		for _, e := range resp.GetExecutions() {
 			sa := temporalSearchAttributes(e.GetSearchAttributes().GetIndexedFields())
 			s := Summary{
-				PaymentID: sa.str(workflows.SearchAttrPaymentID),
-				OrderID:   sa.str(workflows.SearchAttrOrderID),
-				State:     sa.str(workflows.SearchAttrStatus),
-				Deadline:  sa.time(workflows.SearchAttrDeadline),
-				Execution: executionStatus(e.GetStatus()),
-				RunID:     e.GetExecution().GetRunId(),
+				WorkflowID: e.GetExecution().GetWorkflowId(),
+				PaymentID:  sa.str(workflows.SearchAttrPaymentID),
+				OrderID:    sa.str(workflows.SearchAttrOrderID),
+				State:      sa.str(workflows.SearchAttrStatus),
+				Deadline:   sa.time(workflows.SearchAttrDeadline),
+				Execution:  executionStatus(e.GetStatus()),
+				RunID:      e.GetExecution().GetRunId(),
 			}
 			out = append(out, s)
 		}

@@ -47,6 +47,7 @@ type Options struct {
 	NoWorker     bool    // do not start the worker process (StartWorker starts it later)
 	WorkerEnv    []string
 	WebhookEnv   []string
+	SimEnv       []string // extra simulator environment, e.g. SIM_NOTIFY_DROP_RATE
 	Output       io.Writer // children's output, prefixed with their names; default os.Stderr
 	// LogFile, if set, receives the children's output directly (no prefixes, no copying through
 	// this process), for benchmarks: a child never waits on this process to write a log line.
@@ -68,6 +69,7 @@ type Stack struct {
 	tc         client.Client
 	bin        string
 	workerEnv  []string
+	webhookEnv []string
 	opts       Options
 	exited     chan error
 
@@ -169,14 +171,15 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	s.Capture = capture.Client{Temporal: s.tc}
 
 	s.SimURL, s.WebhookURL, s.MetricsURL = "http://"+o.SimAddr, "http://"+o.WebhookAddr, "http://"+o.MetricsAddr+"/metrics"
-	s.start("simulator", "SIM_LISTEN="+o.SimAddr, "SIM_CLIENT_ID="+ClientID, "SIM_KEY_DIR="+s.KeyDir,
-		"SIM_NOTIFY_URL="+s.WebhookURL+"/alipay/notify", fmt.Sprintf("SIM_TIME_SCALE=%g", o.TimeScale))
+	s.start("simulator", append([]string{"SIM_LISTEN=" + o.SimAddr, "SIM_CLIENT_ID=" + ClientID, "SIM_KEY_DIR=" + s.KeyDir,
+		"SIM_NOTIFY_URL=" + s.WebhookURL + "/alipay/notify", fmt.Sprintf("SIM_TIME_SCALE=%g", o.TimeScale)}, o.SimEnv...)...)
 	if err := waitHealthy(ctx, s.SimURL+"/healthz"); err != nil {
 		return nil, err
 	}
 	common := []string{"TEMPORAL_ADDRESS=" + s.HostPort, "ALIPAY_CLIENT_ID=" + ClientID,
 		"ALIPAY_PUBLIC_KEY_FILE=" + filepath.Join(s.KeyDir, "antom_public_key.pem")}
-	s.start("webhook", append(append(common, "WEBHOOK_LISTEN="+o.WebhookAddr), o.WebhookEnv...)...)
+	s.webhookEnv = append(append(common, "WEBHOOK_LISTEN="+o.WebhookAddr), o.WebhookEnv...)
+	s.StartWebhook()
 	s.workerEnv = append(append(common, "ALIPAY_BASE_URL="+s.SimURL,
 		"ALIPAY_PRIVATE_KEY_FILE="+filepath.Join(s.KeyDir, "merchant_private_key.pem"), "WORKER_METRICS_LISTEN="+o.MetricsAddr), o.WorkerEnv...)
 	if !o.NoWorker {
@@ -193,15 +196,23 @@ func (s *Stack) StartWorker(extraEnv ...string) {
 	s.start("worker", append(s.workerEnv, extraEnv...)...)
 }
 
+// StartWebhook starts the webhook process (again, after KillWebhook).
+func (s *Stack) StartWebhook() { s.start("webhook", s.webhookEnv...) }
+
 // StopWorker stops the worker process gracefully.
 func (s *Stack) StopWorker() {
-	s.mu.Lock()
-	c := s.procs["worker"]
-	delete(s.procs, "worker")
-	s.mu.Unlock()
-	if c != nil {
+	if c := s.take("worker"); c != nil {
 		c.stop()
 	}
+}
+
+// take removes a child from the running set, so that its exit is not reported as unexpected.
+func (s *Stack) take(name string) *child {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.procs[name]
+	delete(s.procs, name)
+	return c
 }
 
 // WorkerPID returns the worker process's pid, or 0.
@@ -240,12 +251,13 @@ func (s *Stack) StopTemporal() error {
 }
 
 // KillWorker kills the worker process (SIGKILL), as a crash would.
-func (s *Stack) KillWorker() {
-	s.mu.Lock()
-	c := s.procs["worker"]
-	delete(s.procs, "worker")
-	s.mu.Unlock()
-	if c != nil {
+func (s *Stack) KillWorker() { s.kill("worker") }
+
+// KillWebhook kills the webhook process (SIGKILL), as a crash would.
+func (s *Stack) KillWebhook() { s.kill("webhook") }
+
+func (s *Stack) kill(name string) {
+	if c := s.take(name); c != nil {
 		_ = c.cmd.Process.Kill()
 		<-c.done
 	}
@@ -315,6 +327,21 @@ func (s *Stack) Resolve(ctx context.Context, id, status, code string) error {
 		return fmt.Errorf("simulator: resolve %s: HTTP %d %s", id, resp.StatusCode, bytes.TrimSpace(b))
 	}
 	return nil
+}
+
+// Payments reads the simulator's whole ledger.
+func (s *Stack) Payments(ctx context.Context) ([]alipaytest.Payment, error) {
+	var ps []alipaytest.Payment
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.SimURL+"/admin/payments", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("simulator: payments: HTTP %d", resp.StatusCode)
+	}
+	return ps, json.NewDecoder(resp.Body).Decode(&ps)
 }
 
 // Payment reads one payment of the simulator's ledger.

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/capturekit/alipay-capture/alipay"
+	"github.com/capturekit/alipay-capture/alipay/alipaytest"
+	"github.com/capturekit/alipay-capture/workflows"
+)
+
+// contradiction is one disagreement between a capture workflow and Antom's ledger.
+type contradiction struct {
+	paymentID string
+	scenario  string
+	kind      string
+	detail    string
+}
+
+func (c contradiction) String() string {
+	return fmt.Sprintf("%s [%s] %s: %s", c.paymentID, c.scenario, c.kind, c.detail)
+}
+
+// Kinds of contradiction the audit looks for (issue "Chaos audit").
+const (
+	kindTwice      = "capture executed twice"
+	kindLate       = "capture sent after its cut-off"
+	kindDisagrees  = "closed state disagrees with the ledger"
+	kindNotApplied = "notification acknowledged but not applied"
+	kindOpen       = "workflow still open with nothing left to wait for"
+	kindNoStart    = "capture never started"
+)
+
+// cutoffSlack allows for the time between the activity's cut-off check and the request's
+// arrival at the simulator.
+const cutoffSlack = time.Second
+
+// audit compares every payment's workflow with the simulator's ledger. reconciled holds the ids
+// of the reconciliation workflows the webhook recorded. The ledger is the truth: a workflow may
+// be UNRESOLVED (it claims nothing), but never contradict it.
+func audit(payments []*payment, ledger map[string]alipaytest.Payment, reconciled map[string]bool) []contradiction {
+	var out []contradiction
+	for _, p := range payments {
+		add := func(kind, format string, a ...any) {
+			out = append(out, contradiction{paymentID: p.id, scenario: p.scenario, kind: kind, detail: fmt.Sprintf(format, a...)})
+		}
+		if p.startErr != nil {
+			add(kindNoStart, "%v", p.startErr)
+			continue
+		}
+		l, known := ledger[p.id]
+		success, succeeded := successOf(l)
+		if l.CapturesExecuted > 1 || l.CapturesSucceeded > 1 {
+			add(kindTwice, "%d captures executed, %d succeeded", l.CapturesExecuted, l.CapturesSucceeded)
+		}
+		if cutoff := p.cutoff(); known && !cutoff.IsZero() && l.LastCaptureCallAt.After(cutoff.Add(cutoffSlack)) {
+			add(kindLate, "last capture call at %s, cut-off %s", l.LastCaptureCallAt.Format(time.RFC3339Nano), cutoff.Format(time.RFC3339Nano))
+		}
+		st := p.status
+		switch {
+		case !p.closed:
+			add(kindOpen, "still %s at the end of the run (ledger: %s)", st.State, ledgerSummary(l))
+		case st.State == workflows.StateCaptured:
+			switch {
+			case !succeeded:
+				add(kindDisagrees, "CAPTURED, but the ledger has no successful capture (%s)", ledgerSummary(l))
+			case success.CaptureRequestID != st.CaptureRequestID:
+				add(kindDisagrees, "CAPTURED %s, but the ledger's capture is %s", st.CaptureRequestID, success.CaptureRequestID)
+			case success.Amount != st.CapturedAmount:
+				add(kindDisagrees, "CAPTURED %s, but the ledger captured %s", st.CapturedAmount, success.Amount)
+			}
+		case st.State == workflows.StateFailed, st.State == workflows.StateExpired, st.State == workflows.StateCancelled:
+			if succeeded {
+				add(kindDisagrees, "%s, but the ledger has capture %s SUCCESS for %s", st.State, success.CaptureRequestID, success.Amount)
+			}
+		case st.State == workflows.StateUnresolved:
+			// Claims nothing: operators settle it. Counted in the report.
+		default:
+			add(kindDisagrees, "closed in the non-final state %q", st.State)
+		}
+		for _, n := range l.Notifications {
+			if !n.Acked {
+				continue
+			}
+			c, ok := captureOf(l, n.CaptureRequestID)
+			if !ok {
+				continue
+			}
+			status := map[string]string{alipaytest.CaptureSucceeded: alipay.StatusSuccess, alipaytest.CaptureFailed: alipay.StatusFail}[c.Status]
+			applied := (status == alipay.StatusSuccess && st.State == workflows.StateCaptured) ||
+				(status == alipay.StatusFail && st.State != workflows.StateCaptured && st.State != workflows.StateUnresolved) ||
+				reconciled[workflows.ReconcileWorkflowID(p.id, n.CaptureRequestID, status)]
+			if !applied {
+				add(kindNotApplied, "%s notification of %s acknowledged; the workflow is %s and no reconciliation was recorded", status, n.CaptureRequestID, st.State)
+			}
+		}
+	}
+	return out
+}
+
+// cutoff is the time after which no capture of p may be sent, zero when unknown.
+func (p *payment) cutoff() time.Time {
+	if p.input.AuthExpiresAt.IsZero() {
+		return time.Time{}
+	}
+	return p.input.AuthExpiresAt.Add(-p.input.Policy.DeadlineMargin)
+}
+
+func successOf(l alipaytest.Payment) (alipaytest.Capture, bool) {
+	for _, c := range l.Captures {
+		if c.Status == alipaytest.CaptureSucceeded {
+			return c, true
+		}
+	}
+	return alipaytest.Capture{}, false
+}
+
+func captureOf(l alipaytest.Payment, requestID string) (alipaytest.Capture, bool) {
+	for _, c := range l.Captures {
+		if c.CaptureRequestID == requestID {
+			return c, true
+		}
+	}
+	return alipaytest.Capture{}, false
+}
+
+func ledgerSummary(l alipaytest.Payment) string {
+	if len(l.Captures) == 0 {
+		return fmt.Sprintf("payment %s, no capture", l.State)
+	}
+	c := l.Captures[len(l.Captures)-1]
+	return fmt.Sprintf("payment %s, capture %s %s", l.State, c.CaptureRequestID, c.Status)
+}
