@@ -75,6 +75,9 @@ var mix = []scenario{
 	{"answered after the timeout, F on the resend", 6, func(t timing, p *payment) {
 		p.sim = alipaytest.Scenario{DelayResponse: alipaytest.Duration(t.callLimit + 3*time.Second), RepeatFailCode: alipay.CodeSystemError}
 	}},
+	{"answered after the timeout, F on the resend, no notification", 4, func(t timing, p *payment) {
+		p.sim = alipaytest.Scenario{DelayResponse: alipaytest.Duration(t.callLimit + 3*time.Second), RepeatFailCode: alipay.CodeSystemError, NoNotify: true}
+	}},
 	{"unsigned answers", 6, func(_ timing, p *payment) { p.sim = alipaytest.Scenario{UnsignedResponses: 2} }},
 	{"PROCESSING past the deadline, late S", 6, func(t timing, p *payment) {
 		p.sim = alipaytest.Scenario{Result: "U", ResolveTo: "S", ResolveAfter: t.simulated(t.window + t.window/6)}
