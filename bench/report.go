@@ -34,6 +34,8 @@ func (r report) markdown() string {
 	p("Everything ran on that one machine: a Temporal dev server (`temporal server start-dev`, SQLite in memory), the Antom simulator, the webhook and workers, and the load generator. The run took %v.",
 		r.finished.Sub(r.started).Round(time.Second))
 	p("")
+	p("Correctness under faults is measured apart, by the chaos audit (`go run ./chaos`): its last full run is in [CHAOS.md](CHAOS.md).")
+	p("")
 	ratio := r.a.capture / r.a.bare
 	p("## a. End-to-end throughput against Temporal's floor")
 	p("")
