@@ -47,7 +47,7 @@ type Options struct {
 	NoWorker     bool    // do not start the worker process (StartWorker starts it later)
 	WorkerEnv    []string
 	WebhookEnv   []string
-	SimEnv       []string // extra simulator environment, e.g. SIM_NOTIFY_DROP_RATE
+	SimEnv       []string  // extra simulator environment, e.g. SIM_NOTIFY_DROP_RATE
 	Output       io.Writer // children's output, prefixed with their names; default os.Stderr
 	// LogFile, if set, receives the children's output directly (no prefixes, no copying through
 	// this process), for benchmarks: a child never waits on this process to write a log line.
