@@ -82,6 +82,10 @@ var mix = []scenario{
 	{"PROCESSING past the deadline, late S", 6, func(t timing, p *payment) {
 		p.sim = alipaytest.Scenario{Result: "U", ResolveTo: "S", ResolveAfter: t.simulated(t.window + t.window/6)}
 	}},
+	{"PROCESSING past the deadline, then F", 3, func(t timing, p *payment) {
+		p.sim = alipaytest.Scenario{Result: "U", ResolveTo: "F", ResolveAfter: t.simulated(t.window + t.window/6)}
+	}},
+	{"PROCESSING, never answered", 2, func(_ timing, p *payment) { p.sim = alipaytest.Scenario{Result: "U", NoNotify: true} }},
 	{"captured amount differs", 5, func(_ timing, p *payment) {
 		v := p.amount
 		v.Value = fmt.Sprint(minorUnits(p.amount) - 1)
