@@ -22,7 +22,8 @@ import (
 func TestMoneyTruthRules(t *testing.T) {
 	s := startSystem(t)
 	ctx := context.Background()
-	// short runs a capture with a deadline seconds away, inquiring every second.
+	// short runs a capture with a deadline seconds away (the capture must be sent within the first
+	// expiresIn - 1 s, even on a busy machine), inquiring every second.
 	short := func(pid string, expiresIn, resolveWithin time.Duration) workflows.CaptureInput {
 		in := input(pid, time.Second)
 		in.AuthorizedAt, in.AuthExpiresAt = time.Time{}, time.Now().Add(expiresIn)
@@ -40,7 +41,7 @@ func TestMoneyTruthRules(t *testing.T) {
 
 	t.Run("rule 1: processing past the deadline stays open, then the late success is captured", func(t *testing.T) {
 		pid := s.authorize(alipaytest.Scenario{Result: "U", NoNotify: true}) // in process until resolved below
-		if _, err := s.cc.Start(ctx, short(pid, 3*time.Second, time.Hour)); err != nil {
+		if _, err := s.cc.Start(ctx, short(pid, 6*time.Second, time.Hour)); err != nil {
 			t.Fatal(err)
 		}
 		s.waitFor("the capture to be overdue", func() bool {
@@ -61,7 +62,7 @@ func TestMoneyTruthRules(t *testing.T) {
 
 	t.Run("rules 1 and 7: UNRESOLVED after resolveWithin; the success that follows is recorded for reconciliation", func(t *testing.T) {
 		pid := s.authorize(alipaytest.Scenario{Result: "U"}) // in process until resolved below, then notified
-		st := outcome(s.captureAndWait(short(pid, 3*time.Second, 2*time.Second)))
+		st := outcome(s.captureAndWait(short(pid, 6*time.Second, 2*time.Second)))
 		if st.State != workflows.StateUnresolved || st.ResolvedBy != workflows.ResolvedByTimeout {
 			t.Fatalf("%+v", st)
 		}
