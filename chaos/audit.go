@@ -59,7 +59,7 @@ func audit(payments []*payment, ledger map[string]alipaytest.Payment, reconciled
 		st := p.status
 		switch {
 		case !p.closed:
-			add(kindOpen, "still %s at the end of the run (ledger: %s)", st.State, ledgerSummary(l))
+			add(kindOpen, "still %s at the end of the run (ledger: %s) %s", st.State, ledgerSummary(l), p.resultNote)
 		case st.State == workflows.StateCaptured:
 			switch {
 			case !succeeded:

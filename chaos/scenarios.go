@@ -51,8 +51,6 @@ type payment struct {
 	input      workflows.CaptureInput
 	startedAt  time.Time
 	startErr   error
-	cancelErr  error
-	cancelled  bool // the cancel update succeeded
 	status     workflows.Status
 	closed     bool
 	closedAt   time.Time
