@@ -18,8 +18,19 @@ import (
 // TestCapturePaths runs each capture path through all the processes.
 func TestCapturePaths(t *testing.T) {
 	s := startSystem(t)
+	for _, p := range capturePaths {
+		t.Run(p.name, func(t *testing.T) { p.run(t, s.with(t)) })
+	}
+}
 
-	t.Run("S", func(t *testing.T) {
+// capturePaths are TestCapturePaths' cases, by name, so that the PostgreSQL suite runs the same
+// code for some of them.
+var capturePaths = []struct {
+	name string
+	run  func(t *testing.T, s *system)
+}{
+
+	{"S", func(t *testing.T, s *system) {
 		pid := s.authorize(alipaytest.Scenario{})
 		res, err := s.captureAndWait(input(pid, time.Hour))
 		if err != nil || res.State != workflows.StateCaptured || res.CaptureID == "" {
@@ -28,34 +39,34 @@ func TestCapturePaths(t *testing.T) {
 		if p := s.ledger(pid); p.CapturesSucceeded != 1 || p.CaptureCalls != 1 {
 			t.Errorf("ledger: %d succeeded of %d calls", p.CapturesSucceeded, p.CaptureCalls)
 		}
-	})
+	}},
 
-	t.Run("F", func(t *testing.T) {
+	{"F", func(t *testing.T, s *system) {
 		pid := s.authorize(alipaytest.Scenario{Result: "F", FailCode: "USER_BALANCE_NOT_ENOUGH"})
 		res, err := s.captureAndWait(input(pid, time.Hour))
 		var out *capture.Outcome
 		if !errors.As(err, &out) || res.State != workflows.StateFailed || res.ResultCode != "USER_BALANCE_NOT_ENOUGH" {
 			t.Fatalf("%+v, %v", res, err)
 		}
-	})
+	}},
 
-	t.Run("U then notification", func(t *testing.T) {
+	{"U then notification", func(t *testing.T, s *system) {
 		pid := s.authorize(alipaytest.Scenario{Result: "U", ResolveTo: "S", ResolveAfter: alipaytest.Duration(10 * time.Minute)}) // 0.6 s
 		res, err := s.captureAndWait(input(pid, time.Hour))
 		if err != nil || res.State != workflows.StateCaptured || res.ResolvedBy != workflows.ResolvedByNotification || res.Inquiries != 0 {
 			t.Fatalf("%+v, %v", res, err)
 		}
-	})
+	}},
 
-	t.Run("U then inquiry without notification", func(t *testing.T) {
+	{"U then inquiry without notification", func(t *testing.T, s *system) {
 		pid := s.authorize(alipaytest.Scenario{Result: "U", ResolveTo: "S", ResolveAfter: alipaytest.Duration(10 * time.Minute), NoNotify: true})
 		res, err := s.captureAndWait(input(pid, time.Second))
 		if err != nil || res.State != workflows.StateCaptured || res.ResolvedBy != workflows.ResolvedByInquiry {
 			t.Fatalf("%+v, %v", res, err)
 		}
-	})
+	}},
 
-	t.Run("notification before the workflow waits", func(t *testing.T) {
+	{"notification before the workflow waits", func(t *testing.T, s *system) {
 		// The capture resolves at once after answering U: the notification is signalled while
 		// the workflow is still handling the U answer.
 		pid := s.authorize(alipaytest.Scenario{Result: "U", ResolveTo: "S"})
@@ -63,9 +74,9 @@ func TestCapturePaths(t *testing.T) {
 		if err != nil || res.State != workflows.StateCaptured || res.ResolvedBy != workflows.ResolvedByNotification {
 			t.Fatalf("%+v, %v", res, err)
 		}
-	})
+	}},
 
-	t.Run("duplicate notifications", func(t *testing.T) {
+	{"duplicate notifications", func(t *testing.T, s *system) {
 		pid := s.authorize(alipaytest.Scenario{Result: "U", ResolveTo: "S", ResolveAfter: alipaytest.Duration(10 * time.Minute), DuplicateNotifications: 3})
 		res, err := s.captureAndWait(input(pid, time.Hour))
 		if err != nil || res.State != workflows.StateCaptured {
@@ -84,9 +95,9 @@ func TestCapturePaths(t *testing.T) {
 		if p := s.ledger(pid); p.CapturesSucceeded != 1 {
 			t.Errorf("%d captures", p.CapturesSucceeded)
 		}
-	})
+	}},
 
-	t.Run("expiry with a short deadline", func(t *testing.T) {
+	{"expiry with a short deadline", func(t *testing.T, s *system) {
 		// In process past the deadline, then failed: nothing was captured (EXPIRED).
 		pid := s.authorize(alipaytest.Scenario{Result: "U", ResolveTo: "F", ResolveAfter: alipaytest.Duration(5 * time.Second * 1000), NoNotify: true})
 		in := input(pid, time.Second)
@@ -98,9 +109,9 @@ func TestCapturePaths(t *testing.T) {
 		if !errors.As(err, &out) || res.State != workflows.StateExpired || res.ResolvedBy != workflows.ResolvedByDeadline {
 			t.Fatalf("%+v, %v", res, err)
 		}
-	})
+	}},
 
-	t.Run("duplicate start on shipment", func(t *testing.T) {
+	{"duplicate start on shipment", func(t *testing.T, s *system) {
 		pid := s.authorize(alipaytest.Scenario{})
 		in := input(pid, time.Hour)
 		a, err1 := s.cc.Start(context.Background(), in)
@@ -114,9 +125,9 @@ func TestCapturePaths(t *testing.T) {
 		if p := s.ledger(pid); p.CapturesSucceeded != 1 || p.CaptureCalls != 1 {
 			t.Errorf("ledger: %d succeeded of %d calls", p.CapturesSucceeded, p.CaptureCalls)
 		}
-	})
+	}},
 
-	t.Run("forged notification refused, nothing signalled", func(t *testing.T) {
+	{"forged notification refused, nothing signalled", func(t *testing.T, s *system) {
 		pid := s.authorize(alipaytest.Scenario{Result: "U", NoNotify: true})
 		if _, err := s.cc.Start(context.Background(), input(pid, time.Hour)); err != nil {
 			t.Fatal(err)
@@ -152,9 +163,9 @@ func TestCapturePaths(t *testing.T) {
 		if n := s.ledger(pid2).Notifications[0]; !n.BadSignatureSent || n.Attempts < 2 {
 			t.Errorf("delivery %+v", n)
 		}
-	})
+	}},
 
-	t.Run("status query and search by AlipayPaymentId", func(t *testing.T) {
+	{"status query and search by AlipayPaymentId", func(t *testing.T, s *system) {
 		pid := s.authorize(alipaytest.Scenario{})
 		in := input(pid, time.Hour)
 		in.OrderID = "ORD-E2E"
@@ -169,9 +180,9 @@ func TestCapturePaths(t *testing.T) {
 			resp, err := s.Temporal().ListWorkflow(context.Background(), listRequest("AlipayPaymentId = '"+pid+"' AND CaptureStatus = 'CAPTURED'"))
 			return err == nil && len(resp.GetExecutions()) == 1
 		})
-	})
+	}},
 
-	t.Run("metrics endpoints", func(t *testing.T) {
+	{"metrics endpoints", func(t *testing.T, s *system) {
 		resp, err := http.Get(s.WebhookURL + "/metrics")
 		if err != nil {
 			t.Fatal(err)
@@ -183,14 +194,15 @@ func TestCapturePaths(t *testing.T) {
 				t.Errorf("webhook /metrics lacks %s", want)
 			}
 		}
-	})
+	}},
 }
 
 // TestWorkerKilledDuringCapture: the worker process dies (SIGKILL) while Antom holds the
 // response to a capture it already committed; a new worker finishes the job with exactly one
 // capture in Antom's ledger.
-func TestWorkerKilledDuringCapture(t *testing.T) {
-	s := startSystem(t)
+func TestWorkerKilledDuringCapture(t *testing.T) { workerKilledDuringCapture(t, startSystem(t)) }
+
+func workerKilledDuringCapture(t *testing.T, s *system) {
 	pid := s.authorize(alipaytest.Scenario{DelayResponse: alipaytest.Duration(30 * time.Second), NoNotify: true})
 	if _, err := s.cc.Start(context.Background(), input(pid, time.Hour)); err != nil {
 		t.Fatal(err)
@@ -218,7 +230,10 @@ func TestWorkerKilledDuringCapture(t *testing.T) {
 // TestTemporalDownWhenNotificationArrives: the webhook answers 5xx while Temporal is down, the
 // simulator resends on Antom's schedule, and the capture completes once Temporal is back.
 func TestTemporalDownWhenNotificationArrives(t *testing.T) {
-	s := startSystem(t)
+	temporalDownWhenNotificationArrives(t, startSystem(t))
+}
+
+func temporalDownWhenNotificationArrives(t *testing.T, s *system) {
 	pid := s.authorize(alipaytest.Scenario{Result: "U", ResolveTo: "S", ResolveAfter: alipaytest.Duration(time.Hour)}) // 3.6 s
 	if _, err := s.cc.Start(context.Background(), input(pid, 24*time.Hour)); err != nil {
 		t.Fatal(err)

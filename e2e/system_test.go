@@ -20,6 +20,7 @@ import (
 	"github.com/capturekit/alipay-capture/alipay/alipaytest"
 	"github.com/capturekit/alipay-capture/capture"
 	"github.com/capturekit/alipay-capture/internal/stack"
+	"github.com/capturekit/alipay-capture/internal/temporaltest"
 	"github.com/capturekit/alipay-capture/workflows"
 )
 
@@ -32,7 +33,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binDir = dir
-	cmd := exec.Command("go", "build", "-o", dir+"/", "../worker", "../webhook", "../simulator")
+	cmd := exec.Command("go", "build", "-o", dir+"/", "../worker", "../webhook", "../simulator", "../starter")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building the binaries:", err)
@@ -71,7 +72,12 @@ type system struct {
 	cc  capture.Client
 }
 
-func startSystem(t *testing.T) *system {
+// startSystem runs everything on a Temporal dev server.
+func startSystem(t *testing.T) *system { return startSystemOn(t, nil) }
+
+// startSystemOn runs everything on a PostgreSQL-backed Temporal server configured by pg, or on a
+// dev server when pg is nil.
+func startSystemOn(t *testing.T, pg *temporaltest.ClusterOptions) *system {
 	t.Helper()
 	out := &syncBuffer{}
 	st, err := stack.Start(context.Background(), stack.Options{
@@ -79,18 +85,29 @@ func startSystem(t *testing.T) *system {
 		TimeScale: 0.001,
 		WorkerEnv: []string{"WORKER_STOP_TIMEOUT=10s"},
 		Output:    out,
+		Postgres:  pg,
 	})
 	if err != nil {
 		t.Fatalf("start the system: %v\n%s", err, tail(out.String(), 4000))
 	}
 	s := &system{Stack: st, t: t, out: out, cc: st.Capture}
 	t.Cleanup(func() {
-		st.Stop()
 		if t.Failed() {
 			t.Logf("--- processes' output ---\n%s", tail(out.String(), 6000))
+			if log := st.TemporalLog(6000); log != "" {
+				t.Logf("--- temporal-server log ---\n%s", log)
+			}
 		}
+		st.Stop()
 	})
 	return s
+}
+
+// with returns s reporting to t, for a subtest.
+func (s *system) with(t *testing.T) *system {
+	c := *s
+	c.t = t
+	return &c
 }
 
 func freeAddr(t *testing.T) string {

@@ -56,8 +56,8 @@ Examples:
   starter batch --format csv --concurrency 16 < shipped.csv
 
 Environment: TEMPORAL_ADDRESS (default localhost:7233), TEMPORAL_NAMESPACE (default default),
-TEMPORAL_TLS_CERT_FILE, TEMPORAL_TLS_KEY_FILE, TEMPORAL_API_KEY, CAPTURE_TASK_QUEUE
-(default alipay-capture).
+TEMPORAL_TLS_CERT_FILE, TEMPORAL_TLS_KEY_FILE, TEMPORAL_TLS_CA_FILE, TEMPORAL_API_KEY,
+CAPTURE_TASK_QUEUE (default alipay-capture).
 
 Exit status: 0 done (or already started), 1 could not carry out the command (e.g. Temporal
 unreachable), 2 bad usage or input (including a capture for another amount than the one

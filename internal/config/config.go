@@ -6,6 +6,7 @@ package config
 import (
 	"crypto/rsa"
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"os"
@@ -23,6 +24,7 @@ type Temporal struct {
 	Namespace   string `envconfig:"TEMPORAL_NAMESPACE" default:"default" desc:"Temporal namespace"`
 	TLSCertFile string `envconfig:"TEMPORAL_TLS_CERT_FILE" desc:"client certificate for mTLS (with TEMPORAL_TLS_KEY_FILE)"`
 	TLSKeyFile  string `envconfig:"TEMPORAL_TLS_KEY_FILE" desc:"client key for mTLS"`
+	TLSCAFile   string `envconfig:"TEMPORAL_TLS_CA_FILE" desc:"CA certificate(s) that signed the server's certificate, for a cluster with a private CA; implies TLS"`
 	APIKey      string `envconfig:"TEMPORAL_API_KEY" desc:"API key (e.g. Temporal Cloud); implies TLS"`
 }
 
@@ -41,6 +43,20 @@ func (t Temporal) ClientOptions(logger *slog.Logger) (client.Options, error) {
 			return o, fmt.Errorf("TEMPORAL_TLS_CERT_FILE/TEMPORAL_TLS_KEY_FILE: %w", err)
 		}
 		o.ConnectionOptions.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	if t.TLSCAFile != "" {
+		pem, err := os.ReadFile(t.TLSCAFile)
+		if err != nil {
+			return o, fmt.Errorf("TEMPORAL_TLS_CA_FILE: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return o, fmt.Errorf("TEMPORAL_TLS_CA_FILE=%s holds no PEM certificate", t.TLSCAFile)
+		}
+		if o.ConnectionOptions.TLS == nil {
+			o.ConnectionOptions.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		o.ConnectionOptions.TLS.RootCAs = pool
 	}
 	if t.APIKey != "" {
 		o.Credentials = client.NewAPIKeyStaticCredentials(t.APIKey)

@@ -73,4 +73,12 @@ func TestTemporalFromEnvironment(t *testing.T) {
 	if _, err := (Temporal{TLSCertFile: "/nope", TLSKeyFile: "/nope"}).ClientOptions(nil); err == nil || !strings.Contains(err.Error(), "TEMPORAL_TLS_CERT_FILE") {
 		t.Errorf("missing cert: %v", err)
 	}
+	if _, err := (Temporal{TLSCAFile: "/nope"}).ClientOptions(nil); err == nil || !strings.Contains(err.Error(), "TEMPORAL_TLS_CA_FILE") {
+		t.Errorf("missing CA: %v", err)
+	}
+	notPEM := filepath.Join(t.TempDir(), "ca.pem")
+	os.WriteFile(notPEM, []byte("not a certificate"), 0o600)
+	if _, err := (Temporal{TLSCAFile: notPEM}).ClientOptions(nil); err == nil || !strings.Contains(err.Error(), "no PEM certificate") {
+		t.Errorf("CA file without a certificate: %v", err)
+	}
 }

@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -36,19 +37,23 @@ const ClientID = "LOCAL_MERCHANT"
 
 // Options configures a Stack. Empty addresses take free loopback ports.
 type Options struct {
-	Dir          string  // working folder: binaries, keys, the Temporal database
-	TemporalPort int     // 0: a free port
-	UIPort       int     // 0: no Web UI
-	InMemory     bool    // keep Temporal's database in memory instead of Dir
-	SimAddr      string  // simulator listen address
-	WebhookAddr  string  // webhook listen address
-	MetricsAddr  string  // worker /metrics listen address
-	TimeScale    float64 // the simulator's SIM_TIME_SCALE; default 0.01
-	NoWorker     bool    // do not start the worker process (StartWorker starts it later)
-	WorkerEnv    []string
-	WebhookEnv   []string
-	SimEnv       []string  // extra simulator environment, e.g. SIM_NOTIFY_DROP_RATE
-	Output       io.Writer // children's output, prefixed with their names; default os.Stderr
+	Dir          string // working folder: binaries, keys, the Temporal database
+	TemporalPort int    // 0: a free port
+	UIPort       int    // 0: no Web UI
+	InMemory     bool   // keep Temporal's database in memory instead of Dir
+	// Postgres, if set, runs Temporal as users deploy it, a temporal-server node on PostgreSQL
+	// (temporaltest.Cluster), instead of the dev server; its Dir and Port are the stack's.
+	// It has no Web UI.
+	Postgres    *temporaltest.ClusterOptions
+	SimAddr     string  // simulator listen address
+	WebhookAddr string  // webhook listen address
+	MetricsAddr string  // worker /metrics listen address
+	TimeScale   float64 // the simulator's SIM_TIME_SCALE; default 0.01
+	NoWorker    bool    // do not start the worker process (StartWorker starts it later)
+	WorkerEnv   []string
+	WebhookEnv  []string
+	SimEnv      []string  // extra simulator environment, e.g. SIM_NOTIFY_DROP_RATE
+	Output      io.Writer // children's output, prefixed with their names; default os.Stderr
 	// LogFile, if set, receives the children's output directly (no prefixes, no copying through
 	// this process), for benchmarks: a child never waits on this process to write a log line.
 	LogFile  *os.File
@@ -57,21 +62,23 @@ type Options struct {
 
 // Stack is the running system.
 type Stack struct {
-	HostPort   string // Temporal frontend
-	UIURL      string // empty without UI
-	SimURL     string
-	WebhookURL string // base URL; notifications go to WebhookURL + "/alipay/notify"
-	MetricsURL string // the worker's /metrics
-	KeyDir     string
-	Capture    capture.Client
-	dev        *testsuite.DevServer
-	devOpts    testsuite.DevServerOptions
-	tc         client.Client
-	bin        string
-	workerEnv  []string
-	webhookEnv []string
-	opts       Options
-	exited     chan error
+	HostPort    string // Temporal frontend
+	UIURL       string // empty without UI
+	SimURL      string
+	WebhookURL  string // base URL; notifications go to WebhookURL + "/alipay/notify"
+	MetricsURL  string // the worker's /metrics
+	KeyDir      string
+	Capture     capture.Client
+	dev         *testsuite.DevServer
+	devOpts     testsuite.DevServerOptions
+	cluster     *temporaltest.Cluster
+	temporalEnv []string
+	tc          client.Client
+	bin         string
+	workerEnv   []string
+	webhookEnv  []string
+	opts        Options
+	exited      chan error
 
 	mu       sync.Mutex
 	procs    map[string]*child
@@ -115,6 +122,9 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	} else if err := portFree(fmt.Sprintf("127.0.0.1:%d", o.TemporalPort)); err != nil {
 		return nil, err
 	}
+	if o.UIPort != 0 && o.Postgres != nil {
+		return nil, errors.New("the PostgreSQL-backed Temporal has no Web UI here: leave the UI port unset")
+	}
 	if o.UIPort != 0 {
 		if err := portFree(fmt.Sprintf("127.0.0.1:%d", o.UIPort)); err != nil {
 			return nil, err
@@ -145,8 +155,58 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	}
 
 	s.HostPort = fmt.Sprintf("127.0.0.1:%d", o.TemporalPort)
+	temporalEnv := []string{"TEMPORAL_ADDRESS=" + s.HostPort}
+	clientOpts := client.Options{HostPort: s.HostPort, Logger: log.NewStructuredLogger(slog.New(slog.DiscardHandler))}
+	if o.Postgres != nil {
+		o.Progress("building temporal-server and temporal-sql-tool if needed (seconds once the CLI is built)...")
+		srv := exec.CommandContext(ctx, "bash", filepath.Join(root, "scripts", "temporal-server"))
+		srv.Stdout, srv.Stderr = io.Discard, o.Output
+		if err := srv.Run(); err != nil {
+			return nil, fmt.Errorf("building temporal-server: %w", err)
+		}
+		co := *o.Postgres
+		co.Dir, co.Port = filepath.Join(dir, "temporal"), o.TemporalPort
+		o.Progress("starting temporal-server on PostgreSQL, frontend %s...", s.HostPort)
+		if s.cluster, err = temporaltest.StartCluster(ctx, co); err != nil {
+			return nil, err
+		}
+		temporalEnv, clientOpts = s.cluster.Env(), s.cluster.ClientOptions()
+		s.HostPort = s.cluster.Address
+	} else if err := s.startDevServer(ctx, dir, strings.TrimSpace(string(out))); err != nil {
+		return nil, err
+	}
+	if s.tc, err = client.Dial(clientOpts); err != nil {
+		return nil, err
+	}
+	s.Capture = capture.Client{Temporal: s.tc}
+	s.temporalEnv = temporalEnv
+
+	s.SimURL, s.WebhookURL, s.MetricsURL = "http://"+o.SimAddr, "http://"+o.WebhookAddr, "http://"+o.MetricsAddr+"/metrics"
+	s.start("simulator", append([]string{"SIM_LISTEN=" + o.SimAddr, "SIM_CLIENT_ID=" + ClientID, "SIM_KEY_DIR=" + s.KeyDir,
+		"SIM_NOTIFY_URL=" + s.WebhookURL + "/alipay/notify", fmt.Sprintf("SIM_TIME_SCALE=%g", o.TimeScale)}, o.SimEnv...)...)
+	if err := waitHealthy(ctx, s.SimURL+"/healthz"); err != nil {
+		return nil, err
+	}
+	common := append(temporalEnv, "ALIPAY_CLIENT_ID="+ClientID,
+		"ALIPAY_PUBLIC_KEY_FILE="+filepath.Join(s.KeyDir, "antom_public_key.pem"))
+	s.webhookEnv = append(append(common, "WEBHOOK_LISTEN="+o.WebhookAddr), o.WebhookEnv...)
+	s.StartWebhook()
+	s.workerEnv = append(append(slices.Clip(common), "ALIPAY_BASE_URL="+s.SimURL,
+		"ALIPAY_PRIVATE_KEY_FILE="+filepath.Join(s.KeyDir, "merchant_private_key.pem"), "WORKER_METRICS_LISTEN="+o.MetricsAddr), o.WorkerEnv...)
+	if !o.NoWorker {
+		s.StartWorker()
+	}
+	if err := waitHealthy(ctx, s.WebhookURL+"/healthz"); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// startDevServer starts the dev server the first time, with its database in dir.
+func (s *Stack) startDevServer(ctx context.Context, dir, cli string) error {
+	o := s.opts
 	dev := testsuite.DevServerOptions{
-		ExistingPath:     strings.TrimSpace(string(out)),
+		ExistingPath:     cli,
 		LogLevel:         "error",
 		SearchAttributes: temporaltest.SearchAttributes(),
 		ClientOptions:    &client.Options{HostPort: s.HostPort, Logger: log.NewStructuredLogger(slog.New(slog.DiscardHandler))},
@@ -162,34 +222,12 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	}
 	o.Progress("starting Temporal on %s...", s.HostPort)
 	s.devOpts = dev
-	if err := s.StartTemporal(ctx); err != nil {
-		return nil, err
-	}
-	if s.tc, err = client.Dial(client.Options{HostPort: s.HostPort, Logger: log.NewStructuredLogger(slog.New(slog.DiscardHandler))}); err != nil {
-		return nil, err
-	}
-	s.Capture = capture.Client{Temporal: s.tc}
-
-	s.SimURL, s.WebhookURL, s.MetricsURL = "http://"+o.SimAddr, "http://"+o.WebhookAddr, "http://"+o.MetricsAddr+"/metrics"
-	s.start("simulator", append([]string{"SIM_LISTEN=" + o.SimAddr, "SIM_CLIENT_ID=" + ClientID, "SIM_KEY_DIR=" + s.KeyDir,
-		"SIM_NOTIFY_URL=" + s.WebhookURL + "/alipay/notify", fmt.Sprintf("SIM_TIME_SCALE=%g", o.TimeScale)}, o.SimEnv...)...)
-	if err := waitHealthy(ctx, s.SimURL+"/healthz"); err != nil {
-		return nil, err
-	}
-	common := []string{"TEMPORAL_ADDRESS=" + s.HostPort, "ALIPAY_CLIENT_ID=" + ClientID,
-		"ALIPAY_PUBLIC_KEY_FILE=" + filepath.Join(s.KeyDir, "antom_public_key.pem")}
-	s.webhookEnv = append(append(common, "WEBHOOK_LISTEN="+o.WebhookAddr), o.WebhookEnv...)
-	s.StartWebhook()
-	s.workerEnv = append(append(common, "ALIPAY_BASE_URL="+s.SimURL,
-		"ALIPAY_PRIVATE_KEY_FILE="+filepath.Join(s.KeyDir, "merchant_private_key.pem"), "WORKER_METRICS_LISTEN="+o.MetricsAddr), o.WorkerEnv...)
-	if !o.NoWorker {
-		s.StartWorker()
-	}
-	if err := waitHealthy(ctx, s.WebhookURL+"/healthz"); err != nil {
-		return nil, err
-	}
-	return s, nil
+	return s.StartTemporal(ctx)
 }
+
+// TemporalEnv returns the configuration variables with which the stack's processes reach
+// Temporal (address, and certificates when it runs with mTLS).
+func (s *Stack) TemporalEnv() []string { return slices.Clone(s.temporalEnv) }
 
 // StartWorker starts the worker process (again, after StopWorker).
 func (s *Stack) StartWorker(extraEnv ...string) {
@@ -225,9 +263,12 @@ func (s *Stack) WorkerPID() int {
 	return 0
 }
 
-// StartTemporal starts the dev server (again, after StopTemporal: on the same port and, unless
+// StartTemporal starts Temporal (again, after StopTemporal: on the same port and, unless
 // InMemory, the same database, so running workflows carry on).
 func (s *Stack) StartTemporal(ctx context.Context) error {
+	if s.cluster != nil {
+		return s.cluster.Start(ctx)
+	}
 	dev, err := testsuite.StartDevServer(ctx, s.devOpts)
 	if err != nil {
 		return fmt.Errorf("starting the Temporal dev server: %w", err)
@@ -238,8 +279,11 @@ func (s *Stack) StartTemporal(ctx context.Context) error {
 	return nil
 }
 
-// StopTemporal stops the dev server, as an outage would.
+// StopTemporal stops Temporal, as an outage would.
 func (s *Stack) StopTemporal() error {
+	if s.cluster != nil {
+		return s.cluster.Stop()
+	}
 	s.mu.Lock()
 	dev := s.dev
 	s.dev = nil
@@ -290,7 +334,19 @@ func (s *Stack) Stop() {
 	if s.tc != nil {
 		s.tc.Close()
 	}
+	if s.cluster != nil {
+		_ = s.cluster.Close()
+		return
+	}
 	_ = s.StopTemporal()
+}
+
+// TemporalLog returns the end of the PostgreSQL-backed server's log (empty for the dev server).
+func (s *Stack) TemporalLog(n int) string {
+	if s.cluster == nil {
+		return ""
+	}
+	return s.cluster.LogTail(n)
 }
 
 // Authorize creates an authorization in the simulator through its admin API.

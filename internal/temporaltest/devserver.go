@@ -62,11 +62,12 @@ func SearchAttributes() temporal.SearchAttributes {
 	)
 }
 
-// Server is a running dev server and a client connected to it.
+// Server is a running Temporal server (a dev server, or a PostgreSQL-backed Cluster) and a
+// client connected to it.
 type Server struct {
 	Client  client.Client
 	Address string
-	dev     *testsuite.DevServer
+	Cluster *Cluster // nil for a dev server
 }
 
 // Start starts a dev server on a free loopback port, with CaptureWorkflow's search attributes,
@@ -95,7 +96,39 @@ func StartWith(t testing.TB, attrs temporal.SearchAttributes) *Server {
 		t.Fatalf("start Temporal dev server (%s): %v", path, err)
 	}
 	t.Cleanup(func() { _ = dev.Stop() })
-	return &Server{Client: dev.Client(), Address: dev.FrontendHostPort(), dev: dev}
+	return &Server{Client: dev.Client(), Address: dev.FrontendHostPort()}
+}
+
+// StartPostgres starts a PostgreSQL-backed Temporal server (see Cluster) with fresh databases,
+// dropped when the test ends; o.Dir defaults to a temporary folder. A test that needs it fails
+// (it is not skipped) when PostgreSQL or the server binaries are missing, and a failed test
+// prints the end of the server's log.
+func StartPostgres(t testing.TB, o ClusterOptions) *Server {
+	t.Helper()
+	if o.Dir == "" {
+		o.Dir = t.TempDir()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c, err := StartCluster(ctx, o)
+	if err != nil {
+		t.Fatalf("start a PostgreSQL-backed Temporal server: %v", err)
+	}
+	tc, err := client.DialContext(ctx, c.ClientOptions())
+	if err != nil {
+		_ = c.Close()
+		t.Fatalf("connect to %s: %v", c.Address, err)
+	}
+	t.Cleanup(func() {
+		tc.Close()
+		if t.Failed() {
+			t.Logf("--- temporal-server log (%s) ---\n%s", c.LogFile, c.LogTail(6000))
+		}
+		if err := c.Close(); err != nil {
+			t.Errorf("stopping the PostgreSQL-backed server: %v", err)
+		}
+	})
+	return &Server{Client: tc, Address: c.Address, Cluster: c}
 }
 
 // StartWorker runs CaptureWorkflow and its activities over antom on taskQueue until the test ends.

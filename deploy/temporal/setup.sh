@@ -1,0 +1,37 @@
+#!/bin/sh
+# Prepares a Temporal namespace for alipay-capture: creates the namespace if it is missing and
+# registers the four search attributes CaptureWorkflow writes. Safe to run again.
+#
+#   deploy/temporal/setup.sh [temporal CLI connection flags, e.g. --address host:7233 --tls-cert-path ...]
+#
+# It needs the temporal CLI on PATH. docker-compose.yml runs it in temporalio/admin-tools (with
+# TEMPORAL_ADDRESS set); the tests run it against their PostgreSQL-backed server, so this one
+# file is what both use. TEMPORAL_NAMESPACE (default "default") names the namespace;
+# NAMESPACE_RETENTION (default 720h, 30 days) is the retention of a namespace it creates.
+set -eu
+ns=${TEMPORAL_NAMESPACE:-default}
+if ! temporal operator namespace describe --namespace "$ns" "$@" >/dev/null 2>&1; then
+  echo "creating namespace $ns"
+  temporal operator namespace create --namespace "$ns" --retention "${NAMESPACE_RETENTION:-720h}" "$@"
+fi
+# A new namespace is usable once the frontend's namespace cache has refreshed (10 s by default).
+waited=0
+until temporal operator search-attribute list --namespace "$ns" "$@" >/dev/null 2>&1; do
+  if [ "$waited" -ge 60 ]; then
+    echo "namespace $ns is not usable after 60 s:" >&2
+    temporal operator search-attribute list --namespace "$ns" "$@" >&2
+    exit 1
+  fi
+  sleep 1
+  waited=$((waited + 1))
+done
+for sa in AlipayPaymentId=Keyword CaptureStatus=Keyword OrderId=Keyword CaptureDeadline=Datetime; do
+  name=${sa%%=*}
+  type=${sa##*=}
+  if temporal operator search-attribute list --namespace "$ns" "$@" | grep -qw "$name"; then
+    continue
+  fi
+  echo "registering search attribute $name ($type) in $ns"
+  temporal operator search-attribute create --namespace "$ns" --name "$name" --type "$type" "$@"
+done
+echo "namespace $ns is ready for alipay-capture"
