@@ -12,6 +12,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 
 	"github.com/capturekit/alipay-capture/internal/config"
+	"github.com/capturekit/alipay-capture/internal/temporaltest"
 )
 
 // TestComposeFile parses docker-compose.yml as Docker Compose would (no Docker engine runs
@@ -102,11 +103,26 @@ func TestComposeFile(t *testing.T) {
 			t.Errorf("worker key file %s is not in the simulator's SIM_KEY_DIR", f)
 		}
 	}
+	// The namespace is prepared by deploy/temporal/setup.sh, the script the PostgreSQL-backed
+	// tests run: it must be what the service runs, and register what the workflow writes.
 	sa, _ := p.GetService("search-attributes")
-	cmd := strings.Join(sa.Command, " ")
-	for _, want := range []string{"AlipayPaymentId=Keyword", "CaptureStatus=Keyword", "OrderId=Keyword", "CaptureDeadline=Datetime"} {
-		if !strings.Contains(cmd, want) {
-			t.Errorf("search-attributes does not register %s", want)
+	mounted := false
+	for _, v := range sa.Volumes {
+		mounted = mounted || (v.Source == filepath.Join(root, "deploy", "temporal", "setup.sh") && v.Target == "/setup.sh" && v.ReadOnly)
+	}
+	if !mounted || strings.Join(sa.Entrypoint, " ") != "/bin/sh /setup.sh" {
+		t.Errorf("search-attributes does not run deploy/temporal/setup.sh: volumes %+v, entrypoint %v", sa.Volumes, sa.Entrypoint)
+	}
+	if v := sa.Environment["TEMPORAL_ADDRESS"]; v == nil || *v != "temporal:7233" {
+		t.Errorf("search-attributes TEMPORAL_ADDRESS %v", v)
+	}
+	script, err := os.ReadFile(filepath.Join(root, "deploy", "temporal", "setup.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name := range temporaltest.SearchAttributes().GetUntypedValues() {
+		if want := name.GetName() + "=" + strings.TrimPrefix(name.GetValueType().String(), "INDEXED_VALUE_TYPE_"); !strings.Contains(strings.ToLower(string(script)), strings.ToLower(want)) {
+			t.Errorf("deploy/temporal/setup.sh does not register %s", want)
 		}
 	}
 	if ui, _ := p.GetService("temporal-ui"); len(ui.Ports) != 1 || ui.Ports[0].Published != "8233" {

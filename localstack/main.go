@@ -2,10 +2,13 @@
 // server with its Web UI, the Antom simulator, the webhook receiver and the worker (the last three
 // built from this repository and run as separate processes), then a demo that starts one capture
 // for each path (S, F, U→notification, U→inquiry, expiry, unresolved) so that each can be seen in
-// the UI. It
-// keeps running until Ctrl-C. Nothing talks to a real Antom host.
+// the UI. It keeps running until Ctrl-C. Nothing talks to a real Antom host.
+//
+// With --postgres, Temporal runs as users deploy it instead: temporal-server 1.29.1 on
+// PostgreSQL with SQL visibility, and the Web UI server compose runs; no Docker needed.
 //
 //	go run ./localstack
+//	go run ./localstack --postgres [postgres://user[:password]@host:port/db]
 package main
 
 import (
@@ -16,6 +19,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -23,6 +27,7 @@ import (
 	"github.com/capturekit/alipay-capture/alipay/alipaytest"
 	"github.com/capturekit/alipay-capture/capture"
 	"github.com/capturekit/alipay-capture/internal/stack"
+	"github.com/capturekit/alipay-capture/internal/temporaltest"
 	"github.com/capturekit/alipay-capture/workflows"
 )
 
@@ -31,7 +36,25 @@ type options struct {
 	temporalPort, uiPort              int
 	simAddr, webhookAddr, metricsAddr string
 	once                              bool
+	postgres                          postgresFlag
 }
+
+// postgresFlag is --postgres: alone, the default PostgreSQL; with a URL (--postgres=URL, or the
+// URL as the one argument after the flags), that one.
+type postgresFlag struct {
+	set bool
+	url string
+}
+
+func (p *postgresFlag) String() string { return p.url }
+func (p *postgresFlag) Set(v string) error {
+	p.set = true
+	if v != "true" {
+		p.url = v
+	}
+	return nil
+}
+func (p *postgresFlag) IsBoolFlag() bool { return true }
 
 func main() {
 	var o options
@@ -42,11 +65,31 @@ func main() {
 	flag.StringVar(&o.webhookAddr, "webhook", "127.0.0.1:8080", "webhook receiver listen address")
 	flag.StringVar(&o.metricsAddr, "worker-metrics", "127.0.0.1:9090", "worker /metrics listen address")
 	flag.BoolVar(&o.once, "once", false, "run the demo, print the outcomes and exit (non-zero if one is not as expected)")
+	flag.Var(&o.postgres, "postgres", "run Temporal as deployed: temporal-server on PostgreSQL (URL default $"+temporaltest.EnvPostgres+", else "+temporaltest.DefaultPostgres+"); its data is kept in database "+postgresDB+" (with --once: fresh databases, dropped at exit)")
 	flag.Usage = func() {
-		fmt.Fprintf(os.Stderr, "Usage: go run ./localstack [flags]\n\nRuns Temporal (Web UI on :8233), the Antom simulator, the webhook and the worker locally, then\nstarts one demo capture per path. Ctrl-C stops everything.\n\nFlags:\n")
+		fmt.Fprintf(os.Stderr, `Usage: go run ./localstack [flags]
+       go run ./localstack --postgres [postgres://user[:password]@host:port/db] [flags]
+
+Runs Temporal (Web UI on :8233), the Antom simulator, the webhook and the worker locally, then
+starts one demo capture per path. Ctrl-C stops everything.
+
+Temporal is the dev server (SQLite in --dir), or with --postgres temporal-server 1.29.1 on
+PostgreSQL with SQL visibility and the Web UI server, as docker-compose.yml runs them, built
+once into the user cache by scripts/temporal-server.
+
+Flags:
+`)
 		flag.PrintDefaults()
 	}
 	flag.Parse()
+	if o.postgres.set && o.postgres.url == "" && flag.NArg() > 0 && strings.HasPrefix(flag.Arg(0), "postgres") {
+		o.postgres.url = flag.Arg(0)
+		_ = flag.CommandLine.Parse(flag.Args()[1:]) // the flags after the URL
+	}
+	if flag.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "localstack: unexpected argument %q (see --help)\n", flag.Arg(0))
+		os.Exit(2)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, o); err != nil {
@@ -57,12 +100,23 @@ func main() {
 
 func say(format string, a ...any) { fmt.Printf("localstack: "+format+"\n", a...) }
 
+// postgresDB is the database localstack --postgres keeps Temporal's data in (visibility in
+// postgresDB_visibility), so that a second run finds the first one's captures.
+const postgresDB = "alipay_capture_localstack"
+
 func run(ctx context.Context, o options) error {
-	st, err := stack.Start(ctx, stack.Options{
+	so := stack.Options{
 		Dir: o.dir, TemporalPort: o.temporalPort, UIPort: o.uiPort,
 		SimAddr: o.simAddr, WebhookAddr: o.webhookAddr, MetricsAddr: o.metricsAddr,
 		Progress: say,
-	})
+	}
+	if o.postgres.set {
+		so.Postgres = &temporaltest.ClusterOptions{Postgres: o.postgres.url, Database: postgresDB}
+		if o.once {
+			so.Postgres.Database = ""
+		}
+	}
+	st, err := stack.Start(ctx, so)
 	if err != nil {
 		return err
 	}

@@ -42,8 +42,8 @@ type Options struct {
 	UIPort       int    // 0: no Web UI
 	InMemory     bool   // keep Temporal's database in memory instead of Dir
 	// Postgres, if set, runs Temporal as users deploy it, a temporal-server node on PostgreSQL
-	// (temporaltest.Cluster), instead of the dev server; its Dir and Port are the stack's.
-	// It has no Web UI.
+	// (temporaltest.Cluster), instead of the dev server; its Dir and Port are the stack's. Its
+	// Web UI is temporal-ui-server, as in docker-compose.yml.
 	Postgres    *temporaltest.ClusterOptions
 	SimAddr     string  // simulator listen address
 	WebhookAddr string  // webhook listen address
@@ -122,9 +122,6 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	} else if err := portFree(fmt.Sprintf("127.0.0.1:%d", o.TemporalPort)); err != nil {
 		return nil, err
 	}
-	if o.UIPort != 0 && o.Postgres != nil {
-		return nil, errors.New("the PostgreSQL-backed Temporal has no Web UI here: leave the UI port unset")
-	}
 	if o.UIPort != 0 {
 		if err := portFree(fmt.Sprintf("127.0.0.1:%d", o.UIPort)); err != nil {
 			return nil, err
@@ -172,6 +169,11 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		}
 		temporalEnv, clientOpts = s.cluster.Env(), s.cluster.ClientOptions()
 		s.HostPort = s.cluster.Address
+		if o.UIPort != 0 {
+			if err := s.startUI(ctx, filepath.Join(dir, "temporal-ui")); err != nil {
+				return nil, err
+			}
+		}
 	} else if err := s.startDevServer(ctx, dir, strings.TrimSpace(string(out))); err != nil {
 		return nil, err
 	}
@@ -228,6 +230,28 @@ func (s *Stack) startDevServer(ctx context.Context, dir, cli string) error {
 // TemporalEnv returns the configuration variables with which the stack's processes reach
 // Temporal (address, and certificates when it runs with mTLS).
 func (s *Stack) TemporalEnv() []string { return slices.Clone(s.temporalEnv) }
+
+// startUI runs the Temporal Web UI server (the version docker-compose.yml runs) for the
+// PostgreSQL-backed server, as compose's temporal-ui service does for its server.
+func (s *Stack) startUI(ctx context.Context, dir string) error {
+	server, err := temporaltest.ServerPath()
+	if err != nil {
+		return err
+	}
+	cfg := fmt.Sprintf("temporalGrpcAddress: %q\nhost: 127.0.0.1\nport: %d\nenableUi: true\ndefaultNamespace: default\n", s.HostPort, s.opts.UIPort)
+	if c := s.cluster.Certs; c != nil {
+		cfg += fmt.Sprintf("tls:\n  caFile: %q\n  certFile: %q\n  keyFile: %q\n  serverName: localhost\n", c.CA, c.ClientCert, c.ClientKey)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "config"), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "config", "development.yaml"), []byte(cfg), 0o644); err != nil {
+		return err
+	}
+	s.run("temporal-ui", exec.Command(filepath.Join(filepath.Dir(server), "temporal-ui-server"), "--root", dir, "--env", "development", "start"))
+	s.UIURL = fmt.Sprintf("http://localhost:%d", s.opts.UIPort)
+	return waitHealthy(ctx, s.UIURL)
+}
 
 // StartWorker starts the worker process (again, after StopWorker).
 func (s *Stack) StartWorker(extraEnv ...string) {
@@ -444,8 +468,14 @@ type child struct {
 }
 
 func (s *Stack) start(name string, env ...string) {
-	c := &child{cmd: exec.Command(filepath.Join(s.bin, name)), done: make(chan struct{})}
-	c.cmd.Env = append(os.Environ(), env...)
+	cmd := exec.Command(filepath.Join(s.bin, name))
+	cmd.Env = append(os.Environ(), env...)
+	s.run(name, cmd)
+}
+
+// run starts cmd as the child called name.
+func (s *Stack) run(name string, cmd *exec.Cmd) {
+	c := &child{cmd: cmd, done: make(chan struct{})}
 	if s.opts.LogFile != nil {
 		c.cmd.Stdout, c.cmd.Stderr = s.opts.LogFile, s.opts.LogFile
 	} else {

@@ -214,11 +214,14 @@ func (c *Cluster) defaultDB() string {
 func (c *Cluster) setupSchema(ctx context.Context) error {
 	schema := filepath.Join(filepath.Dir(c.server), "temporal-server-schema", "postgresql", "v12")
 	for _, s := range []struct{ db, dir string }{{c.db, "temporal"}, {c.visDB, "visibility"}} {
-		if err := c.sqlTool(ctx, s.db, "create-database", "--defaultdb", c.defaultDB()); err != nil && !strings.Contains(err.Error(), "already exists") {
+		err := c.sqlTool(ctx, s.db, "create-database", "--defaultdb", c.defaultDB())
+		switch {
+		case err != nil && !strings.Contains(err.Error(), "already exists"):
 			return err
-		}
-		if err := c.sqlTool(ctx, s.db, "setup-schema", "-v", "0.0"); err != nil {
-			return err
+		case err == nil:
+			if err := c.sqlTool(ctx, s.db, "setup-schema", "-v", "0.0"); err != nil {
+				return err
+			}
 		}
 		if err := c.sqlTool(ctx, s.db, "update-schema", "-d", filepath.Join(schema, s.dir, "versioned")); err != nil {
 			return err
