@@ -7,7 +7,12 @@
 //	c. webhook throughput, verified notifications signalled per second, against a raw
 //	   SignalWorkflow loop, with acknowledgement latency percentiles;
 //	d. captures parked in UNKNOWN on one worker process: its peak RSS, then the time for all of
-//	   them to finish once their notifications arrive.
+//	   them to finish once their notifications arrive;
+//	e. (a) again on Temporal as deployed: temporal-server 1.29.1 on PostgreSQL
+//	   ($TEST_POSTGRES_URL, default the local one), with fresh databases.
+//
+// (a) and (e) also give p50 and p99 from a capture's start to CAPTURED; (b) the Temporal Cloud
+// actions each path costs.
 //
 // Run: go run ./bench [--n 2000] [--signals 1000] [--parked 10000] [--out BENCHMARKS.md]
 package main
@@ -20,10 +25,12 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/capturekit/alipay-capture/internal/stack"
+	"github.com/capturekit/alipay-capture/internal/temporaltest"
 )
 
 type options struct {
@@ -52,9 +59,9 @@ func main() {
 	flag.IntVar(&o.notifyConc, "notify-concurrency", 16, "notifications in flight at once in (c) and (d), as Antom's deliveries arrive")
 	flag.IntVar(&o.stickyCache, "sticky-cache", 0, "WORKER_STICKY_CACHE_SIZE of the worker process in (d) (0: the SDK's default, 10000)")
 	flag.IntVar(&o.pollers, "pollers", 0, "workflow and activity task pollers of the in-process workers (0: the SDK's default, 2)")
-	flag.StringVar(&o.only, "only", "", "run only these parts, e.g. \"a\" or \"ac\" (default all; results are written only for a full run)")
+	flag.StringVar(&o.only, "only", "", "run only these parts, e.g. \"a\" or \"ae\" (default all; results are written only for a full run)")
 	flag.Usage = func() {
-		fmt.Fprintf(os.Stderr, "Usage: go run ./bench [flags]\n\nBenchmarks the capture system on a local Temporal dev server and writes BENCHMARKS.md.\n\nFlags:\n")
+		fmt.Fprintf(os.Stderr, "Usage: go run ./bench [flags]\n\nBenchmarks the capture system on a local Temporal dev server, then on temporal-server with\nPostgreSQL, and writes BENCHMARKS.md.\n\nFlags:\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -64,6 +71,23 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
+}
+
+// onPostgres runs the throughput comparison on a stack whose Temporal is temporal-server on
+// PostgreSQL.
+func onPostgres(ctx context.Context, o options, log *os.File) (throughputResult, error) {
+	st, err := stack.Start(ctx, stack.Options{Dir: o.dir + "-postgres", NoWorker: true, Output: log, LogFile: log, Progress: say, TimeScale: 0.001,
+		Postgres: &temporaltest.ClusterOptions{}})
+	if err != nil {
+		return throughputResult{}, err
+	}
+	defer st.Stop()
+	b, err := newBench(ctx, st, o)
+	if err != nil {
+		return throughputResult{}, err
+	}
+	defer b.stopWorkers()
+	return b.throughput(ctx)
 }
 
 func say(format string, a ...any) {
@@ -87,7 +111,8 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	defer st.Stop()
+	stopDev := sync.OnceFunc(st.Stop)
+	defer stopDev()
 	b, err := newBench(ctx, st, o)
 	if err != nil {
 		return err
@@ -124,6 +149,14 @@ func run(ctx context.Context, o options) error {
 			return fmt.Errorf("(d): %w", err)
 		}
 		say("(d) peak RSS %d MiB; all finished %v after the notifications began", r.d.peakRSS>>20, r.d.finish)
+	}
+	if part("e") {
+		stopDev() // the dev server's stack leaves the cores to the PostgreSQL-backed one
+		say("(e) throughput on temporal-server with PostgreSQL: %d bare workflows, then %d S-path captures", o.n, o.n)
+		if r.e, err = onPostgres(ctx, o, quiet); err != nil {
+			return fmt.Errorf("(e): %w", err)
+		}
+		say("(e) bare %.1f/s, capture %.1f/s, ratio %.2f; start to CAPTURED p50 %v, p99 %v", r.e.bare, r.e.capture, r.e.capture/r.e.bare, r.e.p50, r.e.p99)
 	}
 	if o.only != "" {
 		return nil

@@ -123,7 +123,12 @@ func (b *bench) authorize(ctx context.Context, n int, sc alipaytest.Scenario) ([
 	return ids, g.Wait()
 }
 
-type throughputResult struct{ bare, capture float64 }
+type throughputResult struct {
+	bare, capture float64
+	// p50 and p99 of the time from a capture's start to its CAPTURED outcome, over the measured
+	// halves.
+	p50, p99 time.Duration
+}
 
 // throughput runs n bare workflows and then n S-path captures, each started and awaited with
 // the same concurrency, and returns completions per second. A small warm-up of each comes first.
@@ -145,16 +150,19 @@ func (b *bench) throughput(ctx context.Context) (throughputResult, error) {
 		err := g.Wait()
 		return float64(n) / time.Since(start).Seconds(), err
 	}
+	var latencies []time.Duration
 	runCapture := func(n int) (float64, error) {
 		ids, err := b.authorize(ctx, n, alipaytest.Scenario{NoNotify: true})
 		if err != nil {
 			return 0, err
 		}
+		took := make([]time.Duration, n)
 		start := time.Now()
 		g, gctx := errgroup.WithContext(ctx)
 		g.SetLimit(b.o.concurrency)
-		for _, id := range ids {
+		for i, id := range ids {
 			g.Go(func() error {
+				began := time.Now()
 				if _, err := b.cc.Start(gctx, workflows.CaptureInput{PaymentID: id, Amount: usd10, AuthorizedAt: time.Now()}); err != nil {
 					return err
 				}
@@ -162,10 +170,12 @@ func (b *bench) throughput(ctx context.Context) (throughputResult, error) {
 				if err == nil && res.State != workflows.StateCaptured {
 					err = fmt.Errorf("capture %s ended %s", id, res.State)
 				}
+				took[i] = time.Since(began)
 				return err
 			})
 		}
 		err = g.Wait()
+		latencies = append(latencies, took...)
 		return float64(n) / time.Since(start).Seconds(), err
 	}
 	warm := min(100, b.o.n)
@@ -175,6 +185,7 @@ func (b *bench) throughput(ctx context.Context) (throughputResult, error) {
 	if _, err := runCapture(warm); err != nil {
 		return r, err
 	}
+	latencies = nil
 	// Alternate halves, bare first then capture, twice, so that neither gets the quieter moment.
 	var bareTime, captureTime float64
 	half := b.o.n / 2
@@ -190,6 +201,7 @@ func (b *bench) throughput(ctx context.Context) (throughputResult, error) {
 		captureTime += float64(half) / rate
 	}
 	r.bare, r.capture = float64(2*half)/bareTime, float64(2*half)/captureTime
+	r.p50, r.p99 = percentile(latencies, 50), percentile(latencies, 99)
 	return r, nil
 }
 
@@ -200,6 +212,7 @@ type pathResult struct {
 	inquiries  int
 	state      workflows.State
 	resolvedBy string
+	actions    cloudActions
 }
 
 // paths runs each capture path once and reads its history length and Antom's call counts.
@@ -262,9 +275,13 @@ func (b *bench) paths(ctx context.Context, week bool) ([]pathResult, error) {
 		if err != nil {
 			return nil, err
 		}
+		actions, err := countActions(ctx, b.tc, workflows.WorkflowID(ids[0]))
+		if err != nil {
+			return nil, err
+		}
 		r := pathResult{name: p.name, events: d.GetWorkflowExecutionInfo().GetHistoryLength(), captures: ledger.CaptureCalls,
-			inquiries: ledger.InquiryCalls, state: res.State, resolvedBy: res.ResolvedBy}
-		say("    %-48s %3d events, %d capture + %d inquiry calls, %s by %s", r.name, r.events, r.captures, r.inquiries, r.state, r.resolvedBy)
+			inquiries: ledger.InquiryCalls, state: res.State, resolvedBy: res.ResolvedBy, actions: actions}
+		say("    %-48s %3d events, %d capture + %d inquiry calls, %s by %s; Cloud actions %v", r.name, r.events, r.captures, r.inquiries, r.state, r.resolvedBy, r.actions)
 		out = append(out, r)
 	}
 	return out, nil

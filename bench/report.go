@@ -16,6 +16,7 @@ type report struct {
 	b                 []pathResult
 	c                 webhookResult
 	d                 parkedResult
+	e                 throughputResult
 }
 
 func (r report) markdown() string {
@@ -31,7 +32,7 @@ func (r report) markdown() string {
 	p("")
 	p("Measured by `go run ./bench --n %d --signals %d --parked %d --concurrency %d --notify-concurrency %d` on %s, %s.",
 		r.opts.n, r.opts.signals, r.opts.parked, r.opts.concurrency, r.opts.notifyConc, r.started.UTC().Format("2006-01-02 15:04 MST"), machine())
-	p("Everything ran on that one machine: a Temporal dev server (`temporal server start-dev`, SQLite in memory), the Antom simulator, the webhook and workers, and the load generator. The run took %v.",
+	p("Everything ran on that one machine: a Temporal dev server (`temporal server start-dev`, SQLite in memory) for (a) to (d), temporal-server 1.29.1 on the machine's PostgreSQL 15 for (e), the Antom simulator, the webhook and workers, and the load generator. The run took %v.",
 		r.finished.Sub(r.started).Round(time.Second))
 	p("")
 	p("Correctness under faults is measured apart, by the chaos audit (`go run ./chaos`): its last full run is in [CHAOS.md](CHAOS.md).")
@@ -39,23 +40,24 @@ func (r report) markdown() string {
 	ratio := r.a.capture / r.a.bare
 	p("## a. End-to-end throughput against Temporal's floor")
 	p("")
-	p("| workflow | completions per second |")
-	p("|---|---|")
-	p("| bare: one activity that does nothing | %.1f |", r.a.bare)
-	p("| CaptureWorkflow, S path (signed capture to the simulator, verified answer, search attributes, memo) | %.1f |", r.a.capture)
+	throughputTable(p, r.a)
 	p("")
 	p("Ratio %.3f (target ≥ 0.8: %s). Both ran %d workflows in two alternating halves (bare, capture, bare, capture), %d started and awaited at once, on workers with the same options in one process.",
 		ratio, mark(ratio >= 0.8), r.opts.n, r.opts.concurrency)
 	p("")
 	p("## b. History events and Antom calls per path")
 	p("")
-	p("| path | events | Antom capture calls | Antom inquiries | outcome |")
-	p("|---|---|---|---|---|")
+	p("| path | events | Antom capture calls | Antom inquiries | outcome | Temporal Cloud actions |")
+	p("|---|---|---|---|---|---|")
 	for _, x := range r.b {
-		p("| %s | %d | %d | %d | %s by %s |", x.name, x.events, x.captures, x.inquiries, x.state, x.resolvedBy)
+		p("| %s | %d | %d | %d | %s by %s | %v |", x.name, x.events, x.captures, x.inquiries, x.state, x.resolvedBy, x.actions)
 	}
 	p("")
 	p("Targets: S path 1 Antom call and ≤ 15 events; U→notification ≤ 25; a full 7-day U path ≤ 400.")
+	p("")
+	w.WriteString(actionsNote)
+	p("")
+	w.WriteString(newPaths)
 	p("")
 	wratio := r.c.webhookRate / r.c.rawRate
 	p("## c. Webhook throughput")
@@ -91,8 +93,26 @@ func (r report) markdown() string {
 	p("| time for all to finish once their notifications arrive | %v |", r.d.finish.Round(100*time.Millisecond))
 	p("| captures finished (nothing lost) | %d of %d |", r.d.finished, r.d.n)
 	p("")
+	eratio := r.e.capture / r.e.bare
+	p("## e. The same on temporal-server with PostgreSQL")
+	p("")
+	p("(a) again, on Temporal as users deploy it: temporal-server 1.29.1 (the version docker-compose.yml runs) on the machine's PostgreSQL 15, SQL visibility, one node running all four services, fresh databases set up by temporal-sql-tool; the rest of the system as in (a).")
+	p("")
+	throughputTable(p, r.e)
+	p("")
+	p("Ratio %.3f (dev server: %.3f). Against the dev server: bare %.2f×, capture %.2f×; start to CAPTURED p50 %v and p99 %v against %v and %v.",
+		eratio, ratio, r.e.bare/r.a.bare, r.e.capture/r.a.capture, r.e.p50.Round(time.Millisecond), r.e.p99.Round(time.Millisecond), r.a.p50.Round(time.Millisecond), r.a.p99.Round(time.Millisecond))
+	p("")
 	w.WriteString(tuning)
 	return w.String()
+}
+
+func throughputTable(p func(string, ...any), t throughputResult) {
+	p("| workflow | completions per second | start to CAPTURED p50 | p99 |")
+	p("|---|---|---|---|")
+	p("| bare: one activity that does nothing | %.1f | | |", t.bare)
+	p("| CaptureWorkflow, S path (signed capture to the simulator, verified answer, search attributes, memo) | %.1f | %v | %v |",
+		t.capture, t.p50.Round(time.Millisecond), t.p99.Round(time.Millisecond))
 }
 
 func machine() string {
@@ -119,6 +139,47 @@ func machine() string {
 }
 
 // tuning explains the worker options chosen from these measurements; it is part of every report.
+const actionsNote = `Temporal Cloud bills *actions*; the last column counts them from each history the way
+[its documentation](https://docs.temporal.io/cloud/actions) bills them: the start, every activity
+attempt, every timer, every signal and accepted update, every search-attribute upsert (those set at
+start, and the versioning marker's TemporalChangeVersion, are free). Not in a history, and so not
+in the table: queries (each ` + "`starter status`" + ` or ` + "`capture.Client.Status`" + ` is one action; ` + "`Wait`" + `
+long-polls the result and costs none; the census and ` + "`starter list`" + ` read visibility and cost none).
+What could lower them, and what each would cost:
+
+- **Fewer search-attribute upserts.** CaptureStatus is written at each state change so that
+  operators can list captures waiting on Antom (` + "`starter list --status UNKNOWN`" + `, the census). Writing
+  only the final state would save one action per intermediate state and blind those lists; kept.
+- **Fewer inquiry timers.** Each step of ` + "`inquirySchedule`" + ` is a timer, and each inquiry an activity.
+  Where Antom's notification usually arrives first, a later first inquiry saves both on the
+  U→notification path; the default keeps the first inquiry early because an unanswered capture
+  is money nobody can see.
+- **Bounded sends.** Every capture attempt is an action; the series of at most three sends before
+  an inquiry (money-truth rule 3) also bounds what a failing Antom costs.
+- **Duplicate notifications.** Each of Antom's resends that reaches the webhook is a signal;
+  filtering them in the webhook would need a query (also an action) or a lookup of its own.
+`
+
+const newPaths = `The remaining paths, from ` + "`TEMPORAL_CLI=$(scripts/temporal-cli) go test ./workflows/ -run TestCapturePathsOnRealServer -v`" + `
+(a real dev server, the simulator and the webhook receiver; these are the histories of the
+replay corpus), last measured on 2026-11-26:
+
+| path | events | Antom capture calls | Antom inquiries | outcome |
+|---|---|---|---|---|
+| F (RISK_REJECT) | 15 | 1 | 0 | FAILED by response |
+| cancel while pending | 21 | 0 | 0 | CANCELLED by cancel |
+| captureAt (held, then sent) | 21 | 1 | 0 | CAPTURED by response |
+| three HTTP 500s, inquiry finds nothing, resend | 34 | 4 | 1 | CAPTURED by response |
+| deadline from inquiryPayment | 21 | 1 | 1 | CAPTURED by response |
+| PROCESSING at the deadline (overdue), then a late S | 60 | 1 | 4 | CAPTURED by inquiry |
+| executed but answered too late, F on the resend | 22 | 2 | 1 | CAPTURED by inquiry |
+| PROCESSING past resolveWithin | 71 | 1 | 5 | UNRESOLVED by timeout |
+
+An overdue capture costs one inquiry (about 11 events) per ` + "`inquirySchedule`" + ` step past the
+deadline: with the default policy, every 6 h for at most 30 days, about 120 inquiries and 1,300
+events before it closes UNRESOLVED.
+`
+
 const tuning = `## Worker tuning, and what bounds each figure
 
 - **Sticky cache: lowered from the SDK's 10,000 workflows to 2,000 (WORKER_STICKY_CACHE_SIZE).**
