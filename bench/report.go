@@ -212,4 +212,14 @@ const tuning = `## Worker tuning, and what bounds each figure
   Temporal has its own cores, what remains is the HTTP hop.
 - **(d)** parking and finishing run at the dev server's 35 to 60 workflows per second; nothing is
   lost: the visibility count of CAPTURED captures rises by exactly the number parked.
+- **Start to CAPTURED** in (a) and (e) is measured with 64 captures in flight at a rate the server
+  bounds, so it is mostly queueing: p50 near 64 divided by the throughput. One capture on an idle
+  stack takes well under 100 ms (the end-to-end S tests, start to result, take about 60 ms on
+  either server).
+- **(e)** runs every service of temporal-server in one process on the same 2 cores as PostgreSQL,
+  the workers, the simulator and the load generator, with 4 history shards; its throughput is the
+  server's and PostgreSQL's commit rate on this machine, not a property of the capture workflow,
+  whose ratio to the bare workflow is what carries over to a real cluster (compare the two
+  ratios; (a) moves by about 0.1 between runs). A cluster with its own database host and more
+  history shards scales both.
 `
