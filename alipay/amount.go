@@ -3,6 +3,7 @@ package alipay
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	money "github.com/Rhymond/go-money"
@@ -105,6 +106,24 @@ func (a Amount) Decimal() string {
 // String returns the amount for people and logs, e.g. "10.50 USD".
 func (a Amount) String() string {
 	return a.Decimal() + " " + a.Currency
+}
+
+// MinorUnits returns a's value as an integer number of minor units, for sums and remainders
+// (a valid amount always fits an int64).
+func (a Amount) MinorUnits() (int64, error) {
+	if err := a.Validate(); err != nil {
+		return 0, err
+	}
+	return strconv.ParseInt(a.Value, 10, 64)
+}
+
+// AmountOf returns the amount of units minor units of currency, or an error wrapping
+// ErrInvalidAmount when units is not positive or the currency is unknown.
+func AmountOf(currency string, units int64) (Amount, error) {
+	if units <= 0 {
+		return Amount{}, fmt.Errorf("%w: %d minor units; an amount must be positive", ErrInvalidAmount, units)
+	}
+	return NewAmount(currency, strconv.FormatInt(units, 10))
 }
 
 // IsZero reports whether a is the zero Amount (no currency, no value).

@@ -124,3 +124,21 @@ func FuzzParseDecimal(f *testing.F) {
 		}
 	})
 }
+
+func TestMinorUnits(t *testing.T) {
+	a := MustParseDecimal("USD", "10.50")
+	if n, err := a.MinorUnits(); err != nil || n != 1050 {
+		t.Fatalf("MinorUnits %d, %v", n, err)
+	}
+	if _, err := (Amount{Currency: "USD", Value: "1.5"}).MinorUnits(); !errors.Is(err, ErrInvalidAmount) {
+		t.Errorf("malformed: %v", err)
+	}
+	if b, err := AmountOf("USD", 1050); err != nil || b != a {
+		t.Errorf("AmountOf: %v, %v", b, err)
+	}
+	for _, n := range []int64{0, -1} {
+		if _, err := AmountOf("USD", n); !errors.Is(err, ErrInvalidAmount) {
+			t.Errorf("AmountOf(%d): %v", n, err)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package alipaytest
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"time"
@@ -160,6 +161,7 @@ func (s *Simulator) capture(r *http.Request, body []byte) (int, any) {
 		CaptureID:        newID("SIMCAP"),
 		Amount:           req.CaptureAmount,
 		RequestedAmount:  req.CaptureAmount,
+		IsLastCapture:    req.IsLastCapture != nil && *req.IsLastCapture,
 		Status:           CaptureProcessing,
 		Result:           alipay.Result{ResultCode: alipay.CodeCaptureInProcess, ResultStatus: alipay.StatusUnknown, ResultMessage: "capture in process"},
 		CreatedAt:        now.UTC().Truncate(time.Second),
@@ -218,29 +220,34 @@ func (p *payment) maybeUnsigned(resp any) any {
 }
 
 // refusal applies Antom's checks to a new capture request; it returns a result code and message
-// when the capture must be refused.
+// when the capture must be refused. A one-time payment captures its full amount once; a payment
+// with PartialCaptures captures up to what remains, until a last capture closes it.
 func (p *payment) refusal(req alipay.CaptureRequest, now time.Time) (code, msg string) {
 	switch {
 	case p.State == StateCancelled:
 		return alipay.CodeAuthCancelled, "the authorization was cancelled"
 	case !now.Before(p.AuthExpiryTime):
 		return alipay.CodeAuthExpired, "the authorization expired at " + alipay.FormatTime(p.AuthExpiryTime)
-	case p.State == StateCaptured:
+	case p.State == StateCaptured && !p.PartialCaptures:
 		return alipay.CodeMultiCaptureNotSupport, "the payment is already captured"
+	case p.State == StateCaptured:
+		return alipay.CodeOrderStatusInvalid, "the payment is closed for capture (last capture made, or nothing remains)"
 	}
 	for _, c := range p.Captures {
 		if c.Status == CaptureProcessing {
 			return alipay.CodeOrderStatusInvalid, "another capture is in process"
 		}
 	}
+	want, _ := req.CaptureAmount.MinorUnits()
 	switch {
 	case req.CaptureAmount.Currency != p.Amount.Currency:
 		return alipay.CodeParamIllegal, "captureAmount.currency differs from the authorization's " + p.Amount.Currency
-	case len(req.CaptureAmount.Value) > len(p.Amount.Value) ||
-		(len(req.CaptureAmount.Value) == len(p.Amount.Value) && req.CaptureAmount.Value > p.Amount.Value):
-		return alipay.CodeCaptureAmountExceed, "captureAmount exceeds the authorized " + p.Amount.String()
-	case req.CaptureAmount.Value != p.Amount.Value:
+	case want > p.remaining():
+		return alipay.CodeCaptureAmountExceed, fmt.Sprintf("captureAmount exceeds what remains of the authorized %s", p.Amount)
+	case !p.PartialCaptures && req.CaptureAmount.Value != p.Amount.Value:
 		return alipay.CodeMultiCaptureNotSupport, "this payment method captures the full authorized amount only"
+	case p.PartialCaptures && p.MaxCaptures > 0 && p.CapturesSucceeded >= p.MaxCaptures:
+		return alipay.CodePaymentCountExceedLimit, fmt.Sprintf("this payment allows at most %d captures", p.MaxCaptures)
 	}
 	return "", ""
 }
@@ -316,7 +323,7 @@ func (s *Simulator) cancelPayment(r *http.Request, body []byte) (int, any) {
 	switch {
 	case p.State == StateCancelled:
 		return http.StatusOK, ok200 // idempotent
-	case p.State == StateCaptured:
+	case p.State == StateCaptured || p.State == StatePartiallyCaptured:
 		return http.StatusOK, failure(alipay.CodeOrderStatusInvalid, "a captured payment cannot be cancelled; refund it")
 	case !now.Before(p.AuthExpiryTime):
 		return http.StatusOK, failure(alipay.CodeCancelWindowExceed, "the cancel window has passed")

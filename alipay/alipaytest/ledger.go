@@ -10,9 +10,11 @@ import (
 // Payment states in the ledger.
 const (
 	StateAuthorized = "AUTHORIZED"
-	StateCaptured   = "CAPTURED"
-	StateCancelled  = "CANCELLED"
-	StateExpired    = "EXPIRED" // derived: authorized and past AuthExpiryTime
+	StateCaptured   = "CAPTURED" // closed for capture: the full amount, or a last capture
+	// StatePartiallyCaptured: part of the authorization captured, more partial captures allowed.
+	StatePartiallyCaptured = "PARTIALLY_CAPTURED"
+	StateCancelled         = "CANCELLED"
+	StateExpired           = "EXPIRED" // derived: authorized and past AuthExpiryTime
 )
 
 // Capture states in the ledger, as inquiryPayment reports them.
@@ -30,6 +32,13 @@ type Authorization struct {
 	AuthExpiryTime time.Time     `json:"authExpiryTime,omitzero"` // default AuthorizedAt + scaled 7 days
 	NotifyURL      string        `json:"notifyUrl,omitempty"`     // default Config.NotifyURL
 	Scenario       Scenario      `json:"scenario,omitzero"`
+	// PartialCaptures says the payment method allows several partial captures (cards), in
+	// total at most Amount, closed by isLastCapture or by capturing the rest. Without it the
+	// payment is one-time (Cashier): the full amount, once (spec §4).
+	PartialCaptures bool `json:"partialCaptures,omitempty"`
+	// MaxCaptures, with PartialCaptures, refuses captures beyond this many with
+	// PAYMENT_COUNT_EXCEED_LIMIT; 0: no limit.
+	MaxCaptures int `json:"maxCaptures,omitempty"`
 }
 
 // Payment is a snapshot of one authorization in the ledger.
@@ -41,6 +50,11 @@ type Payment struct {
 	State          string        `json:"state"`
 	NotifyURL      string        `json:"notifyUrl,omitempty"`
 	Scenario       Scenario      `json:"scenario"`
+	// PartialCaptures and MaxCaptures are the authorization's (see Authorization).
+	PartialCaptures bool `json:"partialCaptures,omitempty"`
+	MaxCaptures     int  `json:"maxCaptures,omitempty"`
+	// Captured sums the amounts of the captures that succeeded; zero when none did.
+	Captured alipay.Amount `json:"captured,omitzero"`
 	// CaptureCalls counts every capture call received for the payment, faults included.
 	CaptureCalls int `json:"captureCalls"`
 	// LastCaptureCallAt is when the last capture call arrived.
@@ -48,7 +62,8 @@ type Payment struct {
 	// CapturesExecuted counts captures that took effect (new capture request ids that passed
 	// Antom's checks); repeats of a request id never count twice.
 	CapturesExecuted int `json:"capturesExecuted"`
-	// CapturesSucceeded counts captures that moved money. Exactly-once means this is at most 1.
+	// CapturesSucceeded counts captures that moved money. Exactly-once means this is at most 1
+	// for a one-time payment, and one per capture request for partial captures.
 	CapturesSucceeded int            `json:"capturesSucceeded"`
 	InquiryCalls      int            `json:"inquiryCalls"`
 	CancelCalls       int            `json:"cancelCalls"`
@@ -62,6 +77,7 @@ type Capture struct {
 	CaptureID        string        `json:"captureId"`
 	Amount           alipay.Amount `json:"amount"` // captured (Scenario.CapturedAmount, else requested)
 	RequestedAmount  alipay.Amount `json:"requestedAmount"`
+	IsLastCapture    bool          `json:"isLastCapture,omitempty"`
 	Status           string        `json:"status"` // PROCESSING, SUCCESS, FAIL
 	Result           alipay.Result `json:"result"`
 	CreatedAt        time.Time     `json:"createdAt"`
@@ -102,6 +118,9 @@ func (s *Simulator) Authorize(a Authorization) (Payment, error) {
 	if err := a.Scenario.Validate(); err != nil {
 		return Payment{}, fmt.Errorf("alipaytest: %w", err)
 	}
+	if a.MaxCaptures < 0 || (a.MaxCaptures > 0 && !a.PartialCaptures) {
+		return Payment{}, fmt.Errorf("alipaytest: maxCaptures %d: want 0, or a positive limit with partialCaptures", a.MaxCaptures)
+	}
 	if a.PaymentID == "" {
 		a.PaymentID = newID("SIMPAY")
 	}
@@ -126,6 +145,9 @@ func (s *Simulator) Authorize(a Authorization) (Payment, error) {
 			State:          StateAuthorized,
 			NotifyURL:      a.NotifyURL,
 			Scenario:       a.Scenario,
+
+			PartialCaptures: a.PartialCaptures,
+			MaxCaptures:     a.MaxCaptures,
 		},
 		serverErrorsLeft: a.Scenario.ServerErrorCalls,
 		unknownExcLeft:   a.Scenario.UnknownExceptionCalls,
@@ -204,8 +226,12 @@ func (s *Simulator) finishLocked(p *payment, i int, status, code string) {
 		c.Status = CaptureSucceeded
 		c.Result = alipay.Result{ResultCode: alipay.CodeSuccess, ResultStatus: alipay.StatusSuccess, ResultMessage: "success"}
 		c.CaptureTime = time.Now().UTC().Truncate(time.Second)
-		p.State = StateCaptured
 		p.CapturesSucceeded++
+		p.Captured = addAmount(p.Captured, c.Amount)
+		p.State = StateCaptured
+		if p.PartialCaptures && !c.IsLastCapture && p.remaining() > 0 {
+			p.State = StatePartiallyCaptured
+		}
 	} else {
 		if code == "" {
 			code = alipay.CodeProcessFail
@@ -217,6 +243,27 @@ func (s *Simulator) finishLocked(p *payment, i int, status, code string) {
 	if !p.Scenario.NoNotify && p.NotifyURL != "" {
 		s.notifyLocked(p, *c)
 	}
+}
+
+// remaining is the authorized amount not yet captured, in minor units.
+func (p *payment) remaining() int64 {
+	auth, _ := p.Amount.MinorUnits()
+	if p.Captured.IsZero() {
+		return auth
+	}
+	done, _ := p.Captured.MinorUnits()
+	return auth - done
+}
+
+// addAmount returns sum + a (sum may be zero); both are in the authorization's currency.
+func addAmount(sum, a alipay.Amount) alipay.Amount {
+	x, _ := a.MinorUnits()
+	if !sum.IsZero() {
+		y, _ := sum.MinorUnits()
+		x += y
+	}
+	out, _ := alipay.AmountOf(a.Currency, x)
+	return out
 }
 
 func (p *payment) snapshot(now time.Time) Payment {

@@ -473,3 +473,90 @@ func TestNotifyFaults(t *testing.T) {
 		t.Error("a late delivery's acknowledgement counted")
 	}
 }
+
+// TestPartialCaptures: a payment whose method allows partial captures takes several, in total at
+// most the authorized amount, until a last capture (or the rest) closes it; a one-time payment
+// takes its full amount once (spec §4).
+func TestPartialCaptures(t *testing.T) {
+	sim, c := start(t, nil, 1)
+	ctx := context.Background()
+	capture := func(pid, id, usd string, last *bool) alipay.Result {
+		t.Helper()
+		resp, err := c.Capture(ctx, alipay.CaptureRequest{CaptureRequestID: id, PaymentID: pid,
+			CaptureAmount: alipay.MustParseDecimal("USD", usd), IsLastCapture: last})
+		if err != nil {
+			t.Fatalf("capture %s: %v", id, err)
+		}
+		return resp.Result
+	}
+	code := func(r alipay.Result) string { return r.ResultStatus + " " + r.ResultCode }
+
+	t.Run("split shipment closed by isLastCapture", func(t *testing.T) {
+		p, err := sim.Authorize(alipaytest.Authorization{Amount: usd10, PartialCaptures: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := capture(p.PaymentID, p.PaymentID+"-cap-1", "4.00", alipay.Bool(false)); code(r) != "S SUCCESS" {
+			t.Fatalf("first partial: %v", r)
+		}
+		if l, _ := sim.Payment(p.PaymentID); l.State != alipaytest.StatePartiallyCaptured || l.Captured.Value != "400" {
+			t.Errorf("after 4.00: %s, captured %v", l.State, l.Captured)
+		}
+		if r := capture(p.PaymentID, p.PaymentID+"-cap-2", "7.00", nil); code(r) != "F "+alipay.CodeCaptureAmountExceed {
+			t.Errorf("more than the remaining 6.00: %v", r)
+		}
+		if r := capture(p.PaymentID, p.PaymentID+"-cap-3", "3.00", alipay.Bool(true)); code(r) != "S SUCCESS" {
+			t.Fatalf("last: %v", r)
+		}
+		l, _ := sim.Payment(p.PaymentID)
+		if l.State != alipaytest.StateCaptured || l.Captured.Value != "700" || l.CapturesSucceeded != 2 {
+			t.Errorf("after the last capture: %s, captured %v, %d succeeded", l.State, l.Captured, l.CapturesSucceeded)
+		}
+		if r := capture(p.PaymentID, p.PaymentID+"-cap-4", "1.00", nil); code(r) != "F "+alipay.CodeOrderStatusInvalid {
+			t.Errorf("after the last capture: %v", r)
+		}
+	})
+
+	t.Run("capturing the rest closes it", func(t *testing.T) {
+		p, _ := sim.Authorize(alipaytest.Authorization{Amount: usd10, PartialCaptures: true})
+		capture(p.PaymentID, p.PaymentID+"-cap-1", "6.00", nil)
+		capture(p.PaymentID, p.PaymentID+"-cap-2", "4.00", nil)
+		if l, _ := sim.Payment(p.PaymentID); l.State != alipaytest.StateCaptured || l.Captured != usd10 {
+			t.Errorf("%s, captured %v", l.State, l.Captured)
+		}
+	})
+
+	t.Run("count limit", func(t *testing.T) {
+		p, _ := sim.Authorize(alipaytest.Authorization{Amount: usd10, PartialCaptures: true, MaxCaptures: 1})
+		capture(p.PaymentID, p.PaymentID+"-cap-1", "1.00", nil)
+		if r := capture(p.PaymentID, p.PaymentID+"-cap-2", "1.00", nil); code(r) != "F "+alipay.CodePaymentCountExceedLimit {
+			t.Errorf("second capture over the limit: %v", r)
+		}
+	})
+
+	t.Run("one-time payment: the full amount, once", func(t *testing.T) {
+		p, _ := sim.Authorize(alipaytest.Authorization{Amount: usd10})
+		if r := capture(p.PaymentID, p.PaymentID+"-cap-1", "4.00", alipay.Bool(false)); code(r) != "F "+alipay.CodeMultiCaptureNotSupport {
+			t.Errorf("partial capture of a one-time payment: %v", r)
+		}
+		if r := capture(p.PaymentID, p.PaymentID+"-cap-2", "10.00", nil); code(r) != "S SUCCESS" {
+			t.Fatalf("full capture after the refused partial one: %v", r)
+		}
+		if r := capture(p.PaymentID, p.PaymentID+"-cap-3", "10.00", nil); code(r) != "F "+alipay.CodeMultiCaptureNotSupport {
+			t.Errorf("second capture: %v", r)
+		}
+	})
+
+	t.Run("no cancel after a partial capture", func(t *testing.T) {
+		p, _ := sim.Authorize(alipaytest.Authorization{Amount: usd10, PartialCaptures: true})
+		capture(p.PaymentID, p.PaymentID+"-cap-1", "1.00", nil)
+		resp, err := c.Cancel(ctx, alipay.CancelRequest{PaymentID: p.PaymentID})
+		if err != nil || code(resp.Result) != "F "+alipay.CodeOrderStatusInvalid {
+			t.Errorf("cancel after a partial capture: %+v, %v", resp, err)
+		}
+	})
+
+	if _, err := sim.Authorize(alipaytest.Authorization{Amount: usd10, MaxCaptures: 2}); err == nil {
+		t.Error("maxCaptures without partialCaptures accepted")
+	}
+}
