@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -87,7 +88,11 @@ type Config struct {
 	PrivateKey *rsa.PrivateKey
 	// AntomPublicKey verifies Antom's responses.
 	AntomPublicKey *rsa.PublicKey
-	// KeyVersion goes into the Signature header. Default "1".
+	// AntomPublicKeys are further Antom keys accepted while Antom rotates its key: a response
+	// verifies if AntomPublicKey or one of these verifies it.
+	AntomPublicKeys []*rsa.PublicKey
+	// KeyVersion is the merchant key's version, sent in the Signature header so that Antom
+	// picks the matching merchant public key (raise it when rotating PrivateKey). Default "1".
 	KeyVersion string
 	// Timeout bounds one call, connection to last byte. Default DefaultTimeout.
 	Timeout time.Duration
@@ -103,7 +108,7 @@ type Client struct {
 	baseURL    string
 	keyVersion string
 	key        *rsa.PrivateKey
-	antomKey   *rsa.PublicKey
+	antomKeys  []*rsa.PublicKey
 	timeout    time.Duration
 	rc         *resty.Client
 }
@@ -121,6 +126,9 @@ func NewClient(cfg Config) (*Client, error) {
 	}
 	if cfg.AntomPublicKey == nil {
 		return nil, errors.New("alipay: Config.AntomPublicKey is missing; without it no response can be trusted")
+	}
+	if slices.Contains(cfg.AntomPublicKeys, nil) {
+		return nil, errors.New("alipay: Config.AntomPublicKeys holds a nil key")
 	}
 	base := cfg.BaseURL
 	if base == "" {
@@ -141,7 +149,7 @@ func NewClient(cfg Config) (*Client, error) {
 		baseURL:    strings.TrimRight(base, "/"),
 		keyVersion: cfg.KeyVersion,
 		key:        cfg.PrivateKey,
-		antomKey:   cfg.AntomPublicKey,
+		antomKeys:  append([]*rsa.PublicKey{cfg.AntomPublicKey}, cfg.AntomPublicKeys...),
 		timeout:    cfg.Timeout,
 	}
 	if c.keyVersion == "" {
@@ -283,7 +291,7 @@ func (c *Client) call(ctx context.Context, op, path string, req, out any, result
 	if msg.Time == "" {
 		return unknown(status, fmt.Errorf("%w: response has no Response-Time header", ErrBadSignature))
 	}
-	if err := Verify(c.antomKey, msg, h.Signature); err != nil {
+	if err := verifyAny(c.antomKeys, msg, h.Signature); err != nil {
 		return unknown(status, fmt.Errorf("response: %w", err))
 	}
 	if err := json.Unmarshal(raw, out); err != nil {

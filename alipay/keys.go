@@ -54,6 +54,33 @@ func ParsePublicKey(s string) (*rsa.PublicKey, error) {
 	}
 }
 
+// ParsePublicKeys parses one public key as ParsePublicKey does, or several PEM blocks one after
+// the other: the keys accepted together while Antom rotates its key. Errors say which key failed.
+func ParsePublicKeys(s string) ([]*rsa.PublicKey, error) {
+	rest := []byte(strings.TrimSpace(s))
+	if !strings.HasPrefix(string(rest), "-----BEGIN") {
+		k, err := ParsePublicKey(s)
+		if err != nil {
+			return nil, err
+		}
+		return []*rsa.PublicKey{k}, nil
+	}
+	var keys []*rsa.PublicKey
+	for len(strings.TrimSpace(string(rest))) > 0 {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			return nil, fmt.Errorf("%w: public key %d: PEM armour present but the block does not decode", ErrInvalidKey, len(keys)+1)
+		}
+		k, err := ParsePublicKey(string(pem.EncodeToMemory(block)))
+		if err != nil {
+			return nil, fmt.Errorf("public key %d: %w", len(keys)+1, err)
+		}
+		keys = append(keys, k)
+	}
+	return keys, nil
+}
+
 // EncodePrivateKey returns k as bare base64 of PKCS#8 DER, the form Antom's dashboard uses.
 func EncodePrivateKey(k *rsa.PrivateKey) string {
 	der, err := x509.MarshalPKCS8PrivateKey(k)

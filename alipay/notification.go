@@ -40,6 +40,8 @@ func RefusalReason(err error) string {
 type NotificationVerifier struct {
 	ClientID       string         // the merchant's Client-Id; notifications for others are refused
 	AntomPublicKey *rsa.PublicKey // Antom's public key
+	// AntomPublicKeys are further keys accepted while Antom rotates its key.
+	AntomPublicKeys []*rsa.PublicKey
 }
 
 // Notification is a verified notification of any type. Body holds the exact bytes Antom sent,
@@ -75,7 +77,8 @@ func (v NotificationVerifier) Verify(method, path string, header http.Header, bo
 	if err != nil {
 		return nil, err
 	}
-	if err := Verify(v.AntomPublicKey, Message{Method: method, Path: path, ClientID: clientID, Time: reqTime, Body: body}, h.Signature); err != nil {
+	keys := append([]*rsa.PublicKey{v.AntomPublicKey}, v.AntomPublicKeys...)
+	if err := verifyAny(keys, Message{Method: method, Path: path, ClientID: clientID, Time: reqTime, Body: body}, h.Signature); err != nil {
 		return nil, err
 	}
 	var head struct {

@@ -89,6 +89,26 @@ func Verify(key *rsa.PublicKey, m Message, signature string) error {
 	return nil
 }
 
+// verifyAny checks signature with each key in turn and succeeds with the first that verifies it:
+// during a key rotation both Antom's old and new keys are accepted. The error, when none does,
+// is the first key's.
+func verifyAny(keys []*rsa.PublicKey, m Message, signature string) error {
+	var first error
+	for _, k := range keys {
+		err := Verify(k, m, signature)
+		if err == nil {
+			return nil
+		}
+		if first == nil {
+			first = err
+		}
+	}
+	if first == nil {
+		return fmt.Errorf("%w: no public key to verify with", ErrBadSignature)
+	}
+	return first
+}
+
 // SignatureHeader is the parsed value of Antom's Signature header,
 // "algorithm=RSA256,keyVersion=1,signature=<value>" (spaces after the commas allowed).
 type SignatureHeader struct {

@@ -39,7 +39,7 @@ func run(log *slog.Logger) error {
 	if err := s.Alipay.RequireClientID(); err != nil {
 		return err
 	}
-	antomKey, err := s.Alipay.AntomKey()
+	antomKeys, err := s.Alipay.AntomKeys()
 	if err != nil {
 		return err
 	}
@@ -70,7 +70,7 @@ func run(log *slog.Logger) error {
 		log.Warn("could not check the Temporal namespace at start; notifications get 503 until Temporal answers", "err", err)
 	}
 	h := &receiver.Handler{
-		Verifier:   alipay.NotificationVerifier{ClientID: s.Alipay.ClientID, AntomPublicKey: antomKey},
+		Verifier:   alipay.NotificationVerifier{ClientID: s.Alipay.ClientID, AntomPublicKey: antomKeys[0], AntomPublicKeys: antomKeys[1:]},
 		Path:       s.Path,
 		Temporal:   tc,
 		ForwardURL: s.ForwardURL,

@@ -74,8 +74,9 @@ type Alipay struct {
 	BaseURL        string `envconfig:"ALIPAY_BASE_URL" default:"https://open-sea-global.alipay.com" desc:"Antom host of your region, or the simulator's URL"`
 	PrivateKey     string `envconfig:"ALIPAY_PRIVATE_KEY" desc:"merchant private key, PEM or base64 (or ALIPAY_PRIVATE_KEY_FILE)"`
 	PrivateKeyFile string `envconfig:"ALIPAY_PRIVATE_KEY_FILE" desc:"file holding the merchant private key"`
-	PublicKey      string `envconfig:"ALIPAY_PUBLIC_KEY" desc:"Antom public key, PEM or base64 (or ALIPAY_PUBLIC_KEY_FILE)"`
-	PublicKeyFile  string `envconfig:"ALIPAY_PUBLIC_KEY_FILE" desc:"file holding the Antom public key"`
+	PublicKey      string `envconfig:"ALIPAY_PUBLIC_KEY" desc:"Antom public key, PEM or base64 (or ALIPAY_PUBLIC_KEY_FILE); during a rotation, several PEM keys one after the other"`
+	PublicKeyFile  string `envconfig:"ALIPAY_PUBLIC_KEY_FILE" desc:"file holding the Antom public key (or several PEM keys during a rotation)"`
+	KeyVersion     string `envconfig:"ALIPAY_KEY_VERSION" default:"1" desc:"version of the merchant key pair, sent in the Signature header; raise it with a new merchant key"`
 }
 
 // RequireClientID reports a missing ALIPAY_CLIENT_ID.
@@ -91,9 +92,10 @@ func (a Alipay) MerchantKey() (*rsa.PrivateKey, error) {
 	return parseKey("ALIPAY_PRIVATE_KEY", a.PrivateKey, a.PrivateKeyFile, alipay.ParsePrivateKey)
 }
 
-// AntomKey parses Antom's public key.
-func (a Alipay) AntomKey() (*rsa.PublicKey, error) {
-	return parseKey("ALIPAY_PUBLIC_KEY", a.PublicKey, a.PublicKeyFile, alipay.ParsePublicKey)
+// AntomKeys parses Antom's public key, or its keys during a rotation (several PEM blocks): a
+// signature is accepted if one of them verifies it.
+func (a Alipay) AntomKeys() ([]*rsa.PublicKey, error) {
+	return parseKey("ALIPAY_PUBLIC_KEY", a.PublicKey, a.PublicKeyFile, alipay.ParsePublicKeys)
 }
 
 // parseKey parses the key given in VAR or VAR_FILE; errors name the variable.
@@ -119,11 +121,15 @@ func (a Alipay) Client() (*alipay.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	pub, err := a.AntomKey()
+	pub, err := a.AntomKeys()
 	if err != nil {
 		return nil, err
 	}
-	c, err := alipay.NewClient(alipay.Config{ClientID: a.ClientID, BaseURL: a.BaseURL, PrivateKey: priv, AntomPublicKey: pub})
+	if strings.ContainsAny(a.KeyVersion, ", =") || a.KeyVersion != strings.TrimSpace(a.KeyVersion) {
+		return nil, fmt.Errorf("ALIPAY_KEY_VERSION %q: want the version of the merchant key registered with Antom, e.g. 1", a.KeyVersion)
+	}
+	c, err := alipay.NewClient(alipay.Config{ClientID: a.ClientID, BaseURL: a.BaseURL, PrivateKey: priv,
+		AntomPublicKey: pub[0], AntomPublicKeys: pub[1:], KeyVersion: a.KeyVersion})
 	if err != nil {
 		return nil, fmt.Errorf("ALIPAY_BASE_URL or ALIPAY_CLIENT_ID: %w", err)
 	}

@@ -38,6 +38,10 @@ func TestAlipayErrorsNameTheVariable(t *testing.T) {
 		{func(a *Alipay) { a.PublicKeyFile = filepath.Join(dir, "missing.pem") }, "ALIPAY_PUBLIC_KEY_FILE"},
 		{func(a *Alipay) { a.PublicKeyFile, a.PublicKey = "", alipay.EncodePrivateKey(k) }, "ALIPAY_PUBLIC_KEY: invalid key"},
 		{func(a *Alipay) { a.BaseURL = "ftp://x" }, "ALIPAY_BASE_URL"},
+		{func(a *Alipay) { a.KeyVersion = "2,signature=x" }, "ALIPAY_KEY_VERSION"},
+		{func(a *Alipay) {
+			a.PublicKeyFile, a.PublicKey = "", string(alipay.PublicKeyPEM(&k.PublicKey))+"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"
+		}, "ALIPAY_PUBLIC_KEY: public key 2: invalid key"},
 	}
 	for _, tt := range tests {
 		a := good
@@ -49,6 +53,23 @@ func TestAlipayErrorsNameTheVariable(t *testing.T) {
 		if err != nil && strings.Contains(err.Error(), alipay.EncodePrivateKey(k)[:40]) {
 			t.Errorf("error echoes key material: %v", err)
 		}
+	}
+}
+
+// TestAntomKeysDuringARotation: ALIPAY_PUBLIC_KEY_FILE may hold Antom's old and new keys one
+// after the other; both are accepted (alipay's rotation test shows what each one verifies).
+func TestAntomKeysDuringARotation(t *testing.T) {
+	oldKey, _ := rsa.GenerateKey(rand.Reader, 2048)
+	newKey, _ := rsa.GenerateKey(rand.Reader, 2048)
+	f := filepath.Join(t.TempDir(), "antom.pem")
+	os.WriteFile(f, append(alipay.PublicKeyPEM(&newKey.PublicKey), alipay.PublicKeyPEM(&oldKey.PublicKey)...), 0o600)
+	keys, err := Alipay{PublicKeyFile: f}.AntomKeys()
+	if err != nil || len(keys) != 2 || !keys[0].Equal(&newKey.PublicKey) || !keys[1].Equal(&oldKey.PublicKey) {
+		t.Fatalf("%d keys, %v", len(keys), err)
+	}
+	a := Alipay{ClientID: "C", BaseURL: "http://127.0.0.1:1", PrivateKey: alipay.EncodePrivateKey(newKey), PublicKeyFile: f, KeyVersion: "2"}
+	if _, err := a.Client(); err != nil {
+		t.Errorf("client with two Antom keys and merchant key version 2: %v", err)
 	}
 }
 
