@@ -30,6 +30,9 @@ const (
 	QueryStatus = "status"
 	// UpdateCancel voids the authorization when no capture was sent; it returns a Result.
 	UpdateCancel = "cancel"
+	// UpdateCapture asks for a capture (CaptureRequest) and returns its CaptureReply: the
+	// request id and the first answer. Sent with Update-with-Start by capture.Client.
+	UpdateCapture = "capture"
 )
 
 // Search attribute names; the namespace must have them (Keyword, except CaptureDeadline: Datetime).
@@ -54,6 +57,9 @@ const (
 	// MetricDiscrepancies counts successful captures whose captured amount differs from the
 	// request (or was not reported).
 	MetricDiscrepancies = "alipay_capture_discrepancies_total"
+	// MetricExpiring counts the deadline guard's warnings: an authorization with an uncaptured
+	// remainder policy.warnBefore its deadline.
+	MetricExpiring = "alipay_capture_expiring_total"
 )
 
 // Typed search attribute keys for the names above.
@@ -108,6 +114,9 @@ const (
 	StateUnknown   State = "UNKNOWN"   // sent, outcome not yet known: waiting for notification or inquiry
 	StateExpired   State = "EXPIRED"   // the authorization lapsed without a capture: final
 	StateCancelled State = "CANCELLED" // the authorization was voided: final
+	// StatePartiallyCaptured: part of the authorization captured, the workflow waits for more
+	// capture requests (or the deadline) with the remainder.
+	StatePartiallyCaptured State = "PARTIALLY_CAPTURED"
 	// StateUnresolved: Antom still reported the capture in process policy.resolveWithin past the
 	// deadline; final, and operators are alerted to it.
 	StateUnresolved State = "UNRESOLVED"
@@ -144,6 +153,9 @@ const (
 	CodeNoAnswer = "NO_ANSWER"
 	// CodeWorkflowCancelled: the workflow was cancelled in Temporal.
 	CodeWorkflowCancelled = "WORKFLOW_CANCELLED"
+	// CodeNotSent: a capture request was never sent (the workflow ended first, or the cut-off
+	// passed while it waited its turn).
+	CodeNotSent = "NOT_SENT"
 )
 
 // AuthorizationWindow is how long Antom holds a manual-capture authorization.
@@ -187,6 +199,65 @@ type CaptureInput struct {
 	// IsLastCapture is passed to Antom as isLastCapture when set.
 	IsLastCapture *bool  `json:"isLastCapture,omitempty"`
 	Policy        Policy `json:"policy,omitzero"`
+
+	// AwaitCapture (workflow version 2) starts the workflow at authorization: it captures nothing
+	// by itself and waits, guarding the deadline, for capture requests (the capture Update).
+	// Without it the workflow captures Amount at once, as one capture request.
+	AwaitCapture bool `json:"awaitCapture,omitempty"`
+	// AuthorizedAmount is the authorization's amount when it differs from Amount (default
+	// Amount): what partial captures may add up to.
+	AuthorizedAmount alipay.Amount `json:"authorizedAmount,omitzero"`
+	// PartialCaptures says the payment method allows several partial captures (cards). Without
+	// it a capture request must be for the full authorized amount (one-time payments, spec §4).
+	PartialCaptures bool `json:"partialCaptures,omitempty"`
+}
+
+// Authorized returns the authorization's amount: AuthorizedAmount, else Amount.
+func (in CaptureInput) Authorized() alipay.Amount {
+	if in.AuthorizedAmount.IsZero() {
+		return in.Amount
+	}
+	return in.AuthorizedAmount
+}
+
+// CaptureRequest is the argument of the capture Update: one capture of (part of) the
+// authorization.
+type CaptureRequest struct {
+	Amount alipay.Amount `json:"amount"`
+	// IsLastCapture closes the authorization after this capture (sent to Antom as isLastCapture).
+	IsLastCapture bool `json:"isLastCapture,omitempty"`
+	// Key is the caller's idempotency key, e.g. the shipment id: the same key again returns the
+	// same capture and never sends a second one.
+	Key string `json:"key"`
+}
+
+// CaptureReply answers a capture request.
+type CaptureReply struct {
+	Seq              int    `json:"seq"` // the capture's number n in "<paymentId>-cap-<n>"
+	CaptureRequestID string `json:"captureRequestId"`
+	// State is the capture's first definitive answer (CAPTURED, FAILED, …) or UNKNOWN; follow
+	// it with the status query.
+	State         State  `json:"state"`
+	ResultCode    string `json:"resultCode,omitempty"`
+	ResultMessage string `json:"resultMessage,omitempty"`
+	// Duplicate: the key was seen before; this is that capture, nothing was sent again.
+	Duplicate bool `json:"duplicate,omitempty"`
+}
+
+// CaptureRecord is one capture of the authorization, in Status.Captures.
+type CaptureRecord struct {
+	Seq              int           `json:"seq"`
+	Key              string        `json:"key"`
+	CaptureRequestID string        `json:"captureRequestId"`
+	Amount           alipay.Amount `json:"amount"`
+	IsLastCapture    bool          `json:"isLastCapture,omitempty"`
+	State            State         `json:"state"`
+	CaptureID        string        `json:"captureId,omitempty"`
+	CapturedAmount   alipay.Amount `json:"capturedAmount,omitzero"`
+	ResolvedBy       string        `json:"resolvedBy,omitempty"`
+	ResultCode       string        `json:"resultCode,omitempty"`
+	ResultMessage    string        `json:"resultMessage,omitempty"`
+	Discrepancy      string        `json:"discrepancy,omitempty"`
 }
 
 // Validate reports what is wrong with the input; the workflow fails at once on such an error.
@@ -203,6 +274,16 @@ func (in CaptureInput) Validate() error {
 	}
 	if err := in.Amount.Validate(); err != nil {
 		return fmt.Errorf("amount: %w", err)
+	}
+	if !in.AuthorizedAmount.IsZero() {
+		if err := in.AuthorizedAmount.Validate(); err != nil {
+			return fmt.Errorf("authorizedAmount: %w", err)
+		}
+		auth, _ := in.AuthorizedAmount.MinorUnits()
+		amt, _ := in.Amount.MinorUnits()
+		if in.AuthorizedAmount.Currency != in.Amount.Currency || amt > auth {
+			return fmt.Errorf("amount %s is more than the authorized %s", in.Amount, in.AuthorizedAmount)
+		}
 	}
 	if !in.AuthorizedAt.IsZero() && !in.AuthExpiresAt.IsZero() && in.AuthExpiresAt.Before(in.AuthorizedAt) {
 		return fmt.Errorf("authExpiresAt %s is before authorizedAt %s", in.AuthExpiresAt.Format(time.RFC3339), in.AuthorizedAt.Format(time.RFC3339))
@@ -236,6 +317,18 @@ type Status struct {
 	Discrepancy string `json:"discrepancy,omitempty"`
 	// Policy is the timing the capture runs with, defaults included.
 	Policy Policy `json:"policy,omitzero"`
+
+	// The authorization (workflow version 2): every capture, and the totals in minor units.
+	Captures []CaptureRecord `json:"captures,omitempty"`
+	// Authorized, Captured, InFlight (requested, not yet final) and Remaining; zero values read
+	// "0".
+	Authorized alipay.Amount `json:"authorized,omitzero"`
+	Captured   alipay.Amount `json:"captured,omitzero"`
+	InFlight   alipay.Amount `json:"inFlight,omitzero"`
+	Remaining  alipay.Amount `json:"remaining,omitzero"`
+	// Expiring: the deadline guard warned (policy.warnBefore) with part of the authorization
+	// still uncaptured.
+	Expiring bool `json:"expiring,omitempty"`
 }
 
 // Result is the workflow's result when it completes (CAPTURED or CANCELLED). FAILED, EXPIRED and

@@ -236,9 +236,10 @@ func TestPolicyDefaultsAreFrozen(t *testing.T) {
 	want := workflows.Policy{
 		InquirySchedule: []time.Duration{2 * time.Minute, 10 * time.Minute, 10 * time.Minute, time.Hour, 2 * time.Hour, 6 * time.Hour},
 		DeadlineMargin:  10 * time.Minute, CallTimeout: 30 * time.Second, ResolveWithin: 30 * 24 * time.Hour,
+		WarnBefore: []time.Duration{48 * time.Hour, 24 * time.Hour}, OnDeadline: workflows.OnDeadlineLapse,
 	}
 	if got := workflows.DefaultPolicy(); !reflect.DeepEqual(got, want) {
-		t.Errorf("DefaultPolicy() = %+v; the defaults of version 1 are frozen (add a version instead)", got)
+		t.Errorf("DefaultPolicy() = %+v; the defaults of version 2 are frozen (add a version instead)", got)
 	}
 	// The capture reports the policy it runs with.
 	h := newHarness(t)

@@ -18,8 +18,24 @@ const (
 	// after an ambiguous send, bounded sends, a final state on every close, result-code mapping,
 	// policy.resolveWithin.
 	versionMoneyTruth workflow.Version = 1
+	// versionLifecycle: the workflow holds the whole authorization: capture requests as the
+	// capture Update (or one with the start input), partial captures, the deadline guard
+	// (policy.warnBefore, policy.onDeadline). The change id keeps the name of the first change
+	// it guarded.
+	versionLifecycle workflow.Version = 2
 	// currentVersion is what a capture started now records.
-	currentVersion = versionMoneyTruth
+	currentVersion = versionLifecycle
+)
+
+// What the deadline guard does at the cut-off with an uncaptured remainder (policy.onDeadline).
+const (
+	// OnDeadlineLapse lets the remainder lapse: EXPIRED when nothing was captured.
+	OnDeadlineLapse = "lapse"
+	// OnDeadlineCancel voids the authorization, releasing the customer's funds at once
+	// (CANCELLED); after a partial capture Antom cannot void it, and the remainder lapses.
+	OnDeadlineCancel = "cancel"
+	// OnDeadlineCapture captures the remainder before the cut-off.
+	OnDeadlineCapture = "capture"
 )
 
 // Sends of one capture request in one series (rule 3): after these, an unknown outcome is left
@@ -39,6 +55,11 @@ type Policy struct {
 	// ResolveWithin: how long past the deadline a capture still PROCESSING at Antom is kept open
 	// (UNKNOWN, overdue) before it closes UNRESOLVED.
 	ResolveWithin time.Duration `json:"resolveWithin,omitempty"`
+	// WarnBefore (version 2): how long before the deadline the guard warns when part of the
+	// authorization is still uncaptured.
+	WarnBefore []time.Duration `json:"warnBefore,omitempty"`
+	// OnDeadline (version 2): lapse, cancel or capture; what the guard does at the cut-off.
+	OnDeadline string `json:"onDeadline,omitempty"`
 }
 
 // defaultPolicy returns the policy defaults of workflow version v. The table is frozen per
@@ -54,13 +75,17 @@ func defaultPolicy(v workflow.Version) Policy {
 	if v >= versionMoneyTruth {
 		p.ResolveWithin = 30 * 24 * time.Hour
 	}
+	if v >= versionLifecycle {
+		p.WarnBefore = []time.Duration{48 * time.Hour, 24 * time.Hour}
+		p.OnDeadline = OnDeadlineLapse
+	}
 	return p
 }
 
 // DefaultPolicy returns the defaults a capture started now gets: inquiries after 2 min, 10 min,
 // 10 min, 1 h, 2 h, then every 6 h (Antom's own notification resend cadence), no capture sent
-// within 10 min of the deadline, 30 s per call, and 30 days past the deadline to resolve a
-// capture still processing.
+// within 10 min of the deadline, 30 s per call, 30 days past the deadline to resolve a capture
+// still processing, warnings 48 h and 24 h before the deadline, and the remainder left to lapse.
 func DefaultPolicy() Policy { return defaultPolicy(currentVersion) }
 
 // WithDefaults returns p with its zero fields set from DefaultPolicy(). capture.Client writes the
@@ -81,6 +106,12 @@ func (p Policy) or(d Policy) Policy {
 	if p.ResolveWithin == 0 {
 		p.ResolveWithin = d.ResolveWithin
 	}
+	if len(p.WarnBefore) == 0 {
+		p.WarnBefore = d.WarnBefore
+	}
+	if p.OnDeadline == "" {
+		p.OnDeadline = d.OnDeadline
+	}
 	return p
 }
 
@@ -99,10 +130,21 @@ func (p Policy) Validate() error {
 	case p.ResolveWithin < 0:
 		return fmt.Errorf("policy.resolveWithin %v is negative", p.ResolveWithin)
 	}
+	for i, d := range p.WarnBefore {
+		if d <= 0 || d >= AuthorizationWindow {
+			return fmt.Errorf("policy.warnBefore[%d] is %v; want between 0 and 7 days", i, d)
+		}
+	}
+	switch p.OnDeadline {
+	case "", OnDeadlineLapse, OnDeadlineCancel, OnDeadlineCapture:
+	default:
+		return fmt.Errorf("policy.onDeadline %q: want lapse, cancel or capture", p.OnDeadline)
+	}
 	return nil
 }
 
 // IsZero reports whether p sets nothing.
 func (p Policy) IsZero() bool {
-	return len(p.InquirySchedule) == 0 && p.DeadlineMargin == 0 && p.CallTimeout == 0 && p.ResolveWithin == 0
+	return len(p.InquirySchedule) == 0 && p.DeadlineMargin == 0 && p.CallTimeout == 0 && p.ResolveWithin == 0 &&
+		len(p.WarnBefore) == 0 && p.OnDeadline == ""
 }

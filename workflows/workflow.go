@@ -25,7 +25,7 @@ import (
 // deadline stays UNKNOWN (overdue) and closes UNRESOLVED only after policy.resolveWithin.
 func CaptureWorkflow(ctx workflow.Context, in CaptureInput) (*Result, error) {
 	r := &run{
-		v:             workflow.GetVersion(ctx, changeMoneyTruth, versionLegacy, versionMoneyTruth),
+		v:             workflow.GetVersion(ctx, changeMoneyTruth, versionLegacy, currentVersion),
 		in:            in,
 		log:           workflow.GetLogger(ctx),
 		metrics:       workflow.GetMetricsHandler(ctx),
@@ -68,6 +68,8 @@ type run struct {
 	cancelRequested bool  // set by the cancel update; the main loop serves it while PENDING
 	cancelServed    bool  // the main loop has made the cancel attempt
 	cancelErr       error // its outcome, for the update caller
+
+	auth authorization // version 2: the whole authorization and its captures (lifecycle.go)
 }
 
 // legacy reports whether the history was recorded by the first release's logic, which running
@@ -94,6 +96,14 @@ func (r *run) start(ctx workflow.Context) (*Result, error) {
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateCancel, r.handleCancel,
 		workflow.UpdateHandlerOptions{Validator: r.validateCancel}); err != nil {
 		return nil, err
+	}
+	if r.v >= versionLifecycle {
+		r.initAuthorization()
+		if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateCapture, r.handleCapture,
+			workflow.UpdateHandlerOptions{Validator: r.validateCapture}); err != nil {
+			return nil, err
+		}
+		return r.finish(ctx, r.lifecycle(ctx))
 	}
 	return r.finish(ctx, r.execute(ctx))
 }
