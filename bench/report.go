@@ -160,22 +160,29 @@ What could lower them, and what each would cost:
   filtering them in the webhook would need a query (also an action) or a lookup of its own.
 `
 
-const newPaths = `The remaining paths, from ` + "`TEMPORAL_CLI=$(scripts/temporal-cli) go test ./workflows/ -run TestCapturePathsOnRealServer -v`" + `
+const newPaths = `The remaining paths, from ` + "`" + `TEMPORAL_CLI=$(scripts/temporal-cli) go test ./workflows/ -run TestCapturePathsOnRealServer -v` + "`" + `
 (a real dev server, the simulator and the webhook receiver; these are the histories of the
-replay corpus), last measured on 2026-11-26:
+replay corpus), last measured on 2026-11-26 with workflow version 2:
 
 | path | events | Antom capture calls | Antom inquiries | outcome |
 |---|---|---|---|---|
-| F (RISK_REJECT) | 15 | 1 | 0 | FAILED by response |
-| cancel while pending | 21 | 0 | 0 | CANCELLED by cancel |
-| captureAt (held, then sent) | 21 | 1 | 0 | CAPTURED by response |
-| three HTTP 500s, inquiry finds nothing, resend | 34 | 4 | 1 | CAPTURED by response |
-| deadline from inquiryPayment | 21 | 1 | 1 | CAPTURED by response |
-| PROCESSING at the deadline (overdue), then a late S | 60 | 1 | 4 | CAPTURED by inquiry |
-| executed but answered too late, F on the resend | 22 | 2 | 1 | CAPTURED by inquiry |
-| PROCESSING past resolveWithin | 71 | 1 | 5 | UNRESOLVED by timeout |
+| F (RISK_REJECT) | 17 | 1 | 0 | FAILED by response |
+| cancel while pending | 22 | 0 | 0 | CANCELLED by cancel |
+| captureAt (held, then sent) | 22 | 1 | 0 | CAPTURED by response |
+| three HTTP 500s, inquiry finds nothing, resend | 36 | 4 | 1 | CAPTURED by response |
+| deadline from inquiryPayment | 24 | 1 | 1 | CAPTURED by response |
+| PROCESSING at the deadline (overdue), then a late S | 95 | 1 | 7 | CAPTURED by inquiry |
+| executed but answered too late, F on the resend | 24 | 2 | 1 | CAPTURED by inquiry |
+| PROCESSING past resolveWithin | 106 | 1 | 8 | UNRESOLVED by timeout |
+| split shipment: authorize, then two partial captures (Updates), the second last | 37 | 2 | 0 | CAPTURED by response |
+| authorized, never shipped: onDeadline=lapse (two warnings) | 23 | 0 | 0 | EXPIRED by deadline |
+| authorized, never shipped: onDeadline=cancel | 20 | 0 | 0 | CANCELLED by deadline |
+| authorized, never shipped: onDeadline=capture | 15 | 1 | 0 | CAPTURED by response |
 
-An overdue capture costs one inquiry (about 11 events) per ` + "`inquirySchedule`" + ` step past the
+The overdue and unresolved paths inquire every second past a deadline seconds away, so their
+counts vary between runs with the machine's load.
+
+An overdue capture costs one inquiry (about 11 events) per ` + "`" + `inquirySchedule` + "`" + ` step past the
 deadline: with the default policy, every 6 h for at most 30 days, about 120 inquiries and 1,300
 events before it closes UNRESOLVED.
 `

@@ -42,29 +42,133 @@ type Client struct {
 	TaskQueue string
 }
 
-// Started tells what Start did.
+// Started tells what Start, Capture or Authorize did.
 type Started struct {
 	WorkflowID string
 	RunID      string
-	// AlreadyStarted is true when a capture for the payment was running or had completed: no
-	// second capture was started, and RunID is the existing run.
+	// AlreadyStarted is true when no new capture was started: the capture request (its key)
+	// was seen before, or a capture workflow for the payment was running or had completed;
+	// RunID is the existing run.
 	AlreadyStarted bool
+	// Capture is the capture request's reply: its captureRequestId and Antom's first answer
+	// (CAPTURED, FAILED, …) or UNKNOWN. Nil from Authorize, when an existing run of an earlier
+	// release answered, and when ctx ended after the workflow accepted the request but before
+	// the first answer (the capture goes on: follow it with Status or Wait).
+	Capture *workflows.CaptureReply
 }
 
-// Start starts the capture of in.PaymentID, once: while a capture for the payment runs, or
-// after it completed (CAPTURED or CANCELLED), Start returns the existing run with
-// AlreadyStarted set and no error; if that run captures another amount or currency, Start
-// returns ErrConflict instead. Only after a FAILED, EXPIRED or UNRESOLVED run may a new one start
-// (with in.Attempt raised if a new captureRequestId is wanted).
-//
-// The input is written with the policy defaults filled in, so that the capture keeps them
-// whatever a later release changes (DESIGN §2, rule 8).
+// Start captures in.Amount of the payment once: Capture with the payment's one key. While a
+// capture for the payment runs, or after it completed (CAPTURED or CANCELLED), Start returns the
+// existing run with AlreadyStarted set and no error; if that run captures another amount or
+// currency, Start returns ErrConflict instead. Only after a FAILED, EXPIRED or UNRESOLVED run may
+// a new one start (with in.Attempt raised if a new captureRequestId is wanted).
 func (c Client) Start(ctx context.Context, in workflows.CaptureInput) (Started, error) {
+	return c.Capture(ctx, in, "")
+}
+
+// Capture asks for the capture of in.Amount of payment in.PaymentID, identified by key (the
+// caller's idempotency key, e.g. the shipment id; empty: the payment's one full capture). If no
+// workflow guards the authorization yet, one is started with in (its policy, deadline and
+// in.AuthorizedAmount, in.PartialCaptures), in the same atomic call (Update-with-Start). It
+// returns once the capture has its first answer; the same key again returns the same capture
+// and sends nothing. A request the authorization cannot take (another amount for the key, more
+// than remains, a partial capture of a one-time payment) is ErrConflict; one after its cut-off,
+// last capture or cancel is ErrFinished. A worker must be running to take the request: the
+// call waits for one until ctx ends. Once the workflow accepted the request it is durable: if
+// ctx ends before the first answer, Capture returns without error and with a nil
+// Started.Capture (AlreadyStarted is then unknown and false); calling again with the same key is
+// safe.
+//
+// The input is written with the policy defaults filled in, so that the authorization keeps them
+// whatever a later release changes (DESIGN §2, rule 8).
+func (c Client) Capture(ctx context.Context, in workflows.CaptureInput, key string) (Started, error) {
 	if err := in.Validate(); err != nil {
 		return Started{}, fmt.Errorf("invalid capture: %w", err)
 	}
+	if key == "" {
+		key = workflows.StartKey
+	}
 	in.Policy = in.Policy.WithDefaults()
 	id := workflows.WorkflowID(in.PaymentID)
+	req := workflows.CaptureRequest{Amount: in.Amount, IsLastCapture: in.IsLastCapture != nil && *in.IsLastCapture, Key: key}
+	start := in
+	start.AwaitCapture, start.StartedVisible = true, true
+	op := c.Temporal.NewWithStartWorkflowOperation(c.startOptions(start, enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING), workflows.WorkflowType, start)
+	h, err := c.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+		StartWorkflowOperation: op,
+		UpdateOptions: client.UpdateWorkflowOptions{
+			// No UpdateID: each call is its own request, and the workflow recognises the key, so
+			// that a repeat reports AlreadyStarted (Temporal would replay the first reply).
+			UpdateName:   workflows.UpdateCapture,
+			Args:         []any{req},
+			WaitForStage: client.WorkflowUpdateStageAccepted,
+		},
+	})
+	if err != nil {
+		return c.captureRefused(ctx, err, in)
+	}
+	var reply workflows.CaptureReply
+	if err := h.Get(ctx, &reply); err != nil {
+		if ctx.Err() != nil {
+			return Started{WorkflowID: id, RunID: h.RunID()}, nil // accepted; the answer comes later
+		}
+		return c.captureRefused(ctx, err, in)
+	}
+	return Started{WorkflowID: id, RunID: h.RunID(), AlreadyStarted: reply.Duplicate, Capture: &reply}, nil
+}
+
+// captureRefused explains why a capture request was not taken.
+func (c Client) captureRefused(ctx context.Context, err error, in workflows.CaptureInput) (Started, error) {
+	id := workflows.WorkflowID(in.PaymentID)
+	var already *serviceerror.WorkflowExecutionAlreadyStarted
+	var appErr *temporal.ApplicationError
+	switch {
+	case errors.As(err, &already):
+		// The payment's workflow has completed (CAPTURED or CANCELLED): nothing more to start.
+		return Started{WorkflowID: id, RunID: already.RunId, AlreadyStarted: true}, c.sameAmount(ctx, id, already.RunId, in)
+	case errors.As(err, &appErr) && appErr.Type() == workflows.ErrTypeCaptureConflict:
+		return Started{WorkflowID: id}, fmt.Errorf("%w: %s; nothing was started", ErrConflict, appErr.Message())
+	case errors.As(err, &appErr) && appErr.Type() == workflows.ErrTypeCaptureClosed:
+		return Started{WorkflowID: id}, fmt.Errorf("%w: %s", ErrFinished, appErr.Message())
+	case strings.Contains(err.Error(), "unknown update"):
+		// A capture started by an earlier release runs: it captures its own amount once.
+		desc, derr := c.Temporal.DescribeWorkflowExecution(ctx, id, "")
+		if derr != nil {
+			return Started{WorkflowID: id}, fmt.Errorf("capture %s exists; reading it: %w", id, derr)
+		}
+		runID := desc.GetWorkflowExecutionInfo().GetExecution().GetRunId()
+		return Started{WorkflowID: id, RunID: runID, AlreadyStarted: true}, c.sameAmount(ctx, id, runID, in)
+	}
+	return Started{}, fmt.Errorf("capture %s: %w", id, err)
+}
+
+// Authorize starts guarding the authorization of in.PaymentID now, before anything ships: the
+// workflow waits in PENDING for capture requests (Capture), warns before the deadline and
+// applies in.Policy.OnDeadline at the cut-off. in.Amount is the authorized amount. A second
+// Authorize, or one after a capture started the workflow, reports the existing run.
+func (c Client) Authorize(ctx context.Context, in workflows.CaptureInput) (Started, error) {
+	if err := in.Validate(); err != nil {
+		return Started{}, fmt.Errorf("invalid authorization: %w", err)
+	}
+	in.Policy = in.Policy.WithDefaults()
+	in.AwaitCapture, in.StartedVisible = true, true
+	id := workflows.WorkflowID(in.PaymentID)
+	opts := c.startOptions(in, enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL)
+	opts.WorkflowExecutionErrorWhenAlreadyStarted = true
+	run, err := c.Temporal.ExecuteWorkflow(ctx, opts, workflows.WorkflowType, in)
+	var already *serviceerror.WorkflowExecutionAlreadyStarted
+	switch {
+	case errors.As(err, &already):
+		return Started{WorkflowID: id, RunID: already.RunId, AlreadyStarted: true}, nil
+	case err != nil:
+		return Started{}, fmt.Errorf("start guarding %s: %w", id, err)
+	}
+	return Started{WorkflowID: id, RunID: run.GetRunID()}, nil
+}
+
+// startOptions are the start options of a capture workflow for in: its id, search attributes
+// and memo, so that it is listed and described before its first task runs.
+func (c Client) startOptions(in workflows.CaptureInput, conflict enumspb.WorkflowIdConflictPolicy) client.StartWorkflowOptions {
 	attrs := []temporal.SearchAttributeUpdate{
 		workflows.AttrPaymentID.ValueSet(in.PaymentID),
 		workflows.AttrStatus.ValueSet(string(workflows.StatePending)),
@@ -79,34 +183,22 @@ func (c Client) Start(ctx context.Context, in workflows.CaptureInput) (Started, 
 		attrs = append(attrs, workflows.AttrDeadline.ValueSet(in.AuthorizedAt.Add(workflows.AuthorizationWindow)))
 	}
 	memo := map[string]any{
-		workflows.MemoAmount:           in.Amount.String(),
+		workflows.MemoAmount:           in.Authorized().String(),
 		workflows.MemoPaymentID:        in.PaymentID,
 		workflows.MemoCaptureRequestID: workflows.CaptureRequestID(in.PaymentID, max(in.Attempt, 1)),
 	}
 	if in.OrderID != "" {
 		memo[workflows.MemoOrderID] = in.OrderID
 	}
-	run, err := c.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                                       id,
-		TaskQueue:                                c.taskQueue(),
-		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
-		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		TypedSearchAttributes:                    temporal.NewSearchAttributes(attrs...),
-		Memo:                                     memo,
-		StaticSummary:                            fmt.Sprintf("capture %s for payment %s", in.Amount, in.PaymentID),
-	}, workflows.WorkflowType, in)
-	var already *serviceerror.WorkflowExecutionAlreadyStarted
-	switch {
-	case errors.As(err, &already):
-		if err := c.sameAmount(ctx, id, already.RunId, in); err != nil {
-			return Started{WorkflowID: id, RunID: already.RunId, AlreadyStarted: true}, err
-		}
-		return Started{WorkflowID: id, RunID: already.RunId, AlreadyStarted: true}, nil
-	case err != nil:
-		return Started{}, fmt.Errorf("start capture %s: %w", id, err)
+	return client.StartWorkflowOptions{
+		ID:                       workflows.WorkflowID(in.PaymentID),
+		TaskQueue:                c.taskQueue(),
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
+		WorkflowIDConflictPolicy: conflict,
+		TypedSearchAttributes:    temporal.NewSearchAttributes(attrs...),
+		Memo:                     memo,
+		StaticSummary:            fmt.Sprintf("authorization of %s for payment %s", in.Authorized(), in.PaymentID),
 	}
-	return Started{WorkflowID: id, RunID: run.GetRunID()}, nil
 }
 
 // sameAmount returns ErrConflict when the existing run captures another amount than in.
@@ -224,6 +316,9 @@ type Filter struct {
 	Overdue bool
 	// OpenOnly selects running captures only.
 	OpenOnly bool
+	// Expiring selects running authorizations waiting with part uncaptured (PENDING or
+	// PARTIALLY_CAPTURED) whose deadline is less than Expiring away: the deadline guard's list.
+	Expiring time.Duration
 	Limit    int // default 100
 	Now      time.Time
 }
@@ -245,7 +340,11 @@ func (f Filter) Query() string {
 	if f.Overdue {
 		q = append(q, fmt.Sprintf("%s < '%s'", workflows.SearchAttrDeadline, now.UTC().Format(time.RFC3339)))
 	}
-	if f.OpenOnly {
+	if f.Expiring > 0 {
+		q = append(q, fmt.Sprintf("%s IN ('%s', '%s') AND %s < '%s'", workflows.SearchAttrStatus, workflows.StatePending, workflows.StatePartiallyCaptured,
+			workflows.SearchAttrDeadline, now.Add(f.Expiring).UTC().Format(time.RFC3339)))
+	}
+	if f.OpenOnly || f.Expiring > 0 {
 		q = append(q, "ExecutionStatus = 'Running'")
 	}
 	wfType := workflows.WorkflowType

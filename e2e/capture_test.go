@@ -204,9 +204,10 @@ func TestWorkerKilledDuringCapture(t *testing.T) { workerKilledDuringCapture(t, 
 
 func workerKilledDuringCapture(t *testing.T, s *system) {
 	pid := s.authorize(alipaytest.Scenario{DelayResponse: alipaytest.Duration(30 * time.Second), NoNotify: true})
-	if _, err := s.cc.Start(context.Background(), input(pid, time.Hour)); err != nil {
-		t.Fatal(err)
-	}
+	// The capture request returns with Antom's first answer, which the worker's death delays:
+	// send it aside.
+	started := make(chan error, 1)
+	go func() { _, err := s.cc.Start(context.Background(), input(pid, time.Hour)); started <- err }()
 	s.waitFor("the capture to reach Antom", func() bool { return s.ledger(pid).CaptureCalls == 1 })
 	s.KillWorker()
 	s.StartWorker()
@@ -215,6 +216,9 @@ func workerKilledDuringCapture(t *testing.T, s *system) {
 	res, err := s.cc.Wait(ctx, pid)
 	if err != nil || res.State != workflows.StateCaptured {
 		t.Fatalf("%+v, %v", res, err)
+	}
+	if err := <-started; err != nil {
+		t.Errorf("capture request: %v", err)
 	}
 	p := s.ledger(pid)
 	if p.CapturesSucceeded != 1 || p.CapturesExecuted != 1 || p.CaptureCalls < 2 {

@@ -24,13 +24,16 @@ func TestLocalStackDemo(t *testing.T) {
 			// The S and F answers race Antom's notification of them: either may resolve the capture.
 			for _, want := range []string{`S: captured at once +CAPTURED +resolved by (response|notification)`, `F: refused \(RISK_REJECT\) +FAILED +resolved by (response|notification)`,
 				`U then notifyCapture +CAPTURED +resolved by notification`, `U then inquiryPayment +CAPTURED +resolved by inquiry`,
-				`EXPIRED +resolved by deadline`, `UNRESOLVED +resolved by timeout`} {
+				`EXPIRED +resolved by deadline`, `UNRESOLVED +resolved by timeout`,
+				`split shipment: 40 % then the rest +CAPTURED +resolved by (response|notification)`,
+				`authorized, never shipped: voided +CANCELLED +resolved by deadline`,
+				`shipment racing authorize: one capture +CAPTURED`} {
 				if !regexp.MustCompile(want).MatchString(string(out)) {
 					t.Errorf("output lacks %q", want)
 				}
 			}
-			if n := strings.Count(string(out), "(as expected)"); n != 6 {
-				t.Errorf("%d demo captures as expected, want 6\n%s", n, tail(string(out), 3000))
+			if n := strings.Count(string(out), "(as expected)"); n != 9 {
+				t.Errorf("%d demo captures as expected, want 9\n%s", n, tail(string(out), 3000))
 			}
 			if len(mode) > 0 && !strings.Contains(string(out), "temporal-server on PostgreSQL") {
 				t.Errorf("--postgres did not start temporal-server on PostgreSQL:\n%s", tail(string(out), 3000))

@@ -115,9 +115,10 @@ func TestWorkerShutdownLetsTheCaptureFinish(t *testing.T) {
 	pid := s.authorize(alipaytest.Scenario{DelayResponse: alipaytest.Duration(2 * time.Second), NoNotify: true})
 	in := input(pid, time.Hour)
 	in.Policy.CallTimeout = 20 * time.Second
-	if _, err := s.cc.Start(context.Background(), in); err != nil {
-		t.Fatal(err)
-	}
+	// The capture request returns with Antom's (held) answer: send it aside, and stop the worker
+	// while the call is in flight.
+	started := make(chan error, 1)
+	go func() { _, err := s.cc.Start(context.Background(), in); started <- err }()
 	s.waitFor("the capture to reach Antom", func() bool { return s.ledger(pid).CaptureCalls == 1 })
 	s.StopWorker() // SIGTERM, waits for the exit
 	if !strings.Contains(s.out.String(), `[worker] {"time"`) || !strings.Contains(s.out.String(), "worker stopped gracefully") {
@@ -127,6 +128,9 @@ func TestWorkerShutdownLetsTheCaptureFinish(t *testing.T) {
 	res, err := s.cc.Wait(context.Background(), pid)
 	if err != nil || res.State != workflows.StateCaptured {
 		t.Fatalf("%+v, %v", res, err)
+	}
+	if err := <-started; err != nil {
+		t.Errorf("capture request: %v", err)
 	}
 	if p := s.ledger(pid); p.CaptureCalls != 1 {
 		t.Errorf("%d capture calls: the in-flight call was abandoned and retried", p.CaptureCalls)

@@ -1,8 +1,9 @@
 // Command localstack runs the whole system on one machine with embedded defaults: a Temporal dev
 // server with its Web UI, the Antom simulator, the webhook receiver and the worker (the last three
 // built from this repository and run as separate processes), then a demo that starts one capture
-// for each path (S, F, U→notification, U→inquiry, expiry, unresolved) so that each can be seen in
-// the UI. It keeps running until Ctrl-C. Nothing talks to a real Antom host.
+// for each path (S, F, U→notification, U→inquiry, expiry, unresolved, a split shipment, an
+// authorization never shipped and voided at its cut-off, a shipment racing the authorization's
+// start) so that each can be seen in the UI. It keeps running until Ctrl-C. Nothing talks to a real Antom host.
 //
 // With --postgres, Temporal runs as users deploy it instead: temporal-server 1.29.1 on
 // PostgreSQL with SQL visibility, and the Web UI server compose runs; no Docker needed.
@@ -155,29 +156,65 @@ type demo struct {
 }
 
 func startDemo(ctx context.Context, st *stack.Stack) ([]demo, error) {
+	// The authorization's lifecycle: guarded from authorization, then captured (or not).
+	splitShipment := func(ctx context.Context, in workflows.CaptureInput) error {
+		in.PartialCaptures = true
+		if _, err := st.Capture.Authorize(ctx, in); err != nil {
+			return err
+		}
+		units, _ := in.Amount.MinorUnits()
+		first, _ := alipay.AmountOf(in.Amount.Currency, units*4/10)
+		rest, _ := alipay.AmountOf(in.Amount.Currency, units-units*4/10)
+		in.AuthorizedAmount = in.Amount
+		in.Amount = first
+		if _, err := st.Capture.Capture(ctx, in, "SHIPMENT-1"); err != nil {
+			return err
+		}
+		in.Amount, in.IsLastCapture = rest, alipay.Bool(true)
+		_, err := st.Capture.Capture(ctx, in, "SHIPMENT-2")
+		return err
+	}
+	neverShipped := func(ctx context.Context, in workflows.CaptureInput) error {
+		in.Policy.WarnBefore, in.Policy.OnDeadline = []time.Duration{20 * time.Second, 10 * time.Second}, workflows.OnDeadlineCancel
+		_, err := st.Capture.Authorize(ctx, in)
+		return err
+	}
+	race := func(ctx context.Context, in workflows.CaptureInput) error {
+		errs := make(chan error, 2)
+		go func() { _, err := st.Capture.Authorize(ctx, in); errs <- err }()
+		go func() { _, err := st.Capture.Start(ctx, in); errs <- err }()
+		return errors.Join(<-errs, <-errs)
+	}
 	paths := []struct {
-		name   string
-		sc     alipaytest.Scenario
-		want   workflows.State
-		policy workflows.Policy
-		expiry time.Duration
+		name    string
+		sc      alipaytest.Scenario
+		want    workflows.State
+		policy  workflows.Policy
+		expiry  time.Duration
+		start   func(context.Context, workflows.CaptureInput) error
+		partial bool
 	}{
-		{"S: captured at once", alipaytest.Scenario{}, workflows.StateCaptured, workflows.Policy{}, 0},
-		{"F: refused (RISK_REJECT)", alipaytest.Scenario{Result: "F", FailCode: "RISK_REJECT"}, workflows.StateFailed, workflows.Policy{}, 0},
-		{"U then notifyCapture", alipaytest.Scenario{Result: "U", ResolveTo: "S", ResolveAfter: alipaytest.Duration(10 * time.Minute)}, workflows.StateCaptured, workflows.Policy{}, 0},
+		{"S: captured at once", alipaytest.Scenario{}, workflows.StateCaptured, workflows.Policy{}, 0, nil, false},
+		{"F: refused (RISK_REJECT)", alipaytest.Scenario{Result: "F", FailCode: "RISK_REJECT"}, workflows.StateFailed, workflows.Policy{}, 0, nil, false},
+		{"U then notifyCapture", alipaytest.Scenario{Result: "U", ResolveTo: "S", ResolveAfter: alipaytest.Duration(10 * time.Minute)}, workflows.StateCaptured, workflows.Policy{}, 0, nil, false},
 		{"U then inquiryPayment", alipaytest.Scenario{Result: "U", ResolveTo: "S", ResolveAfter: alipaytest.Duration(10 * time.Minute), NoNotify: true},
-			workflows.StateCaptured, workflows.Policy{InquirySchedule: []time.Duration{5 * time.Second}}, 0},
+			workflows.StateCaptured, workflows.Policy{InquirySchedule: []time.Duration{5 * time.Second}}, 0, nil, false},
 		{"U past the deadline, then F: expired", alipaytest.Scenario{Result: "U", ResolveTo: "F", ResolveAfter: alipaytest.Duration(time.Hour), NoNotify: true},
-			workflows.StateExpired, workflows.Policy{InquirySchedule: []time.Duration{5 * time.Second}, DeadlineMargin: 5 * time.Second}, 30 * time.Second},
+			workflows.StateExpired, workflows.Policy{InquirySchedule: []time.Duration{5 * time.Second}, DeadlineMargin: 5 * time.Second}, 30 * time.Second, nil, false},
 		{"U past the deadline: unresolved", alipaytest.Scenario{Result: "U", NoNotify: true}, workflows.StateUnresolved,
-			workflows.Policy{InquirySchedule: []time.Duration{5 * time.Second}, DeadlineMargin: 5 * time.Second, ResolveWithin: 15 * time.Second}, 30 * time.Second},
+			workflows.Policy{InquirySchedule: []time.Duration{5 * time.Second}, DeadlineMargin: 5 * time.Second, ResolveWithin: 15 * time.Second}, 30 * time.Second, nil, false},
+		{"split shipment: 40 % then the rest", alipaytest.Scenario{}, workflows.StateCaptured, workflows.Policy{}, 0, splitShipment, true},
+		{"authorized, never shipped: voided", alipaytest.Scenario{}, workflows.StateCancelled,
+			workflows.Policy{DeadlineMargin: 5 * time.Second}, 30 * time.Second, neverShipped, false},
+		{"shipment racing authorize: one capture", alipaytest.Scenario{}, workflows.StateCaptured, workflows.Policy{}, 0, race, false},
 	}
 	var out []demo
 	for i, p := range paths {
 		pay, err := st.Authorize(ctx, alipaytest.Authorization{
-			PaymentID: fmt.Sprintf("DEMO%s%d", time.Now().UTC().Format("20060102150405"), i+1),
-			Amount:    alipay.MustParseDecimal("USD", fmt.Sprintf("%d.00", 10*(i+1))),
-			Scenario:  p.sc,
+			PaymentID:       fmt.Sprintf("DEMO%s%d", time.Now().UTC().Format("20060102150405"), i+1),
+			Amount:          alipay.MustParseDecimal("USD", fmt.Sprintf("%d.00", 10*(i+1))),
+			Scenario:        p.sc,
+			PartialCaptures: p.partial,
 		})
 		if err != nil {
 			return nil, err
@@ -186,10 +223,17 @@ func startDemo(ctx context.Context, st *stack.Stack) ([]demo, error) {
 		if p.expiry > 0 {
 			in.AuthorizedAt, in.AuthExpiresAt = time.Time{}, time.Now().Add(p.expiry)
 		}
-		if _, err := st.Capture.Start(ctx, in); err != nil {
-			return nil, err
+		start := func(ctx context.Context, in workflows.CaptureInput) error {
+			_, err := st.Capture.Start(ctx, in)
+			return err
 		}
-		say("  started %-32s payment %s", p.name, pay.PaymentID)
+		if p.start != nil {
+			start = p.start
+		}
+		if err := start(ctx, in); err != nil {
+			return nil, fmt.Errorf("%s: %w", p.name, err)
+		}
+		say("  started %-40s payment %s", p.name, pay.PaymentID)
 		out = append(out, demo{name: p.name, paymentID: pay.PaymentID, want: p.want})
 	}
 	return out, nil
@@ -205,7 +249,7 @@ func reportDemo(ctx context.Context, cc capture.Client, demos []demo, ui string)
 		cancel()
 		var outcome *capture.Outcome
 		if err != nil && !errors.As(err, &outcome) {
-			say("  %-32s did not finish: %v", d.name, err)
+			say("  %-40s did not finish: %v", d.name, err)
 			ok = false
 			continue
 		}
@@ -213,7 +257,7 @@ func reportDemo(ctx context.Context, cc capture.Client, demos []demo, ui string)
 		if res.State != d.want {
 			mark, ok = "UNEXPECTED, wanted "+string(d.want), false
 		}
-		say("  %-32s %-9s resolved by %-12s (%s)  %s/namespaces/default/workflows/%s", d.name, res.State, res.ResolvedBy, mark,
+		say("  %-40s %-9s resolved by %-12s (%s)  %s/namespaces/default/workflows/%s", d.name, res.State, res.ResolvedBy, mark,
 			ui, url.PathEscape(workflows.WorkflowID(d.paymentID)))
 	}
 	return ok

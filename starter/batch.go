@@ -25,7 +25,7 @@ type batchResult struct {
 func (c *cli) batch(ctx context.Context, args []string) int {
 	fs := c.flags("batch", "[--format csv|jsonl] [--concurrency N] < FILE",
 		"starter batch --format csv --concurrency 16 < shipped.csv")
-	format := fs.String("format", "csv", "csv (header: payment_id,amount,currency[,order_id,authorized_at,auth_expires_at,capture_at]) or jsonl ({\"paymentId\",\"amount\",\"currency\",...} per line)")
+	format := fs.String("format", "csv", "csv (header: payment_id,amount,currency[,order_id,authorized_at,auth_expires_at,capture_at,key,authorized_amount,partial,last]) or jsonl ({\"paymentId\",\"amount\",\"currency\",...} per line)")
 	concurrency := fs.Int("concurrency", 8, "starts in flight at once")
 	if code, done := parse(fs, args); done {
 		return code
@@ -70,7 +70,7 @@ func (c *cli) batch(ctx context.Context, args []string) int {
 			continue
 		}
 		g.Go(func() error {
-			started, err := cc.Start(gctx, in)
+			started, err := cc.Capture(gctx, in, r.s.Key)
 			switch {
 			case err != nil:
 				results[i].Result, results[i].Error = "error", err.Error()
@@ -109,13 +109,17 @@ type row struct {
 }
 
 var csvColumns = map[string]func(*shipment, string){
-	"payment_id":      func(s *shipment, v string) { s.PaymentID = v },
-	"amount":          func(s *shipment, v string) { s.Amount = v },
-	"currency":        func(s *shipment, v string) { s.Currency = v },
-	"order_id":        func(s *shipment, v string) { s.OrderID = v },
-	"authorized_at":   func(s *shipment, v string) { s.AuthorizedAt = v },
-	"auth_expires_at": func(s *shipment, v string) { s.AuthExpiresAt = v },
-	"capture_at":      func(s *shipment, v string) { s.CaptureAt = v },
+	"payment_id":        func(s *shipment, v string) { s.PaymentID = v },
+	"amount":            func(s *shipment, v string) { s.Amount = v },
+	"currency":          func(s *shipment, v string) { s.Currency = v },
+	"order_id":          func(s *shipment, v string) { s.OrderID = v },
+	"authorized_at":     func(s *shipment, v string) { s.AuthorizedAt = v },
+	"auth_expires_at":   func(s *shipment, v string) { s.AuthExpiresAt = v },
+	"capture_at":        func(s *shipment, v string) { s.CaptureAt = v },
+	"key":               func(s *shipment, v string) { s.Key = v },
+	"authorized_amount": func(s *shipment, v string) { s.AuthorizedAmount = v },
+	"partial":           func(s *shipment, v string) { s.Partial = v == "true" || v == "1" },
+	"last":              func(s *shipment, v string) { s.Last = v == "true" || v == "1" },
 }
 
 func readCSV(r io.Reader) ([]row, error) {
@@ -135,7 +139,7 @@ func readCSV(r io.Reader) ([]row, error) {
 		name := strings.ToLower(strings.TrimSpace(h))
 		set, ok := csvColumns[name]
 		if !ok {
-			return nil, fmt.Errorf("CSV header: unknown column %q (known: payment_id, amount, currency, order_id, authorized_at, auth_expires_at, capture_at)", h)
+			return nil, fmt.Errorf("CSV header: unknown column %q (known: payment_id, amount, currency, order_id, authorized_at, auth_expires_at, capture_at, key, authorized_amount, partial, last)", h)
 		}
 		setters[i], seen[name] = set, true
 	}

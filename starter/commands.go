@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/capturekit/alipay-capture/capture"
@@ -14,14 +15,13 @@ func (c *cli) capture(ctx context.Context, args []string) int {
 	fs := c.flags("capture", "--payment-id ID --amount DECIMAL --currency CODE [flags]",
 		"starter capture --payment-id 202611020000001 --amount 25.00 --currency USD --authorized-at 2026-11-01T10:00:00Z --wait")
 	var s shipment
-	fs.StringVar(&s.PaymentID, "payment-id", "", "Antom paymentId of the authorization (required)")
-	fs.StringVar(&s.Amount, "amount", "", "amount to capture as a decimal, e.g. 25.00 (required)")
-	fs.StringVar(&s.Currency, "currency", "", "ISO 4217 currency code, e.g. USD (required)")
-	fs.StringVar(&s.OrderID, "order-id", "", "your order id, for search")
-	fs.StringVar(&s.AuthorizedAt, "authorized-at", "", "when the authorization succeeded (RFC 3339); the deadline is 7 days later")
-	fs.StringVar(&s.AuthExpiresAt, "auth-expires-at", "", "exact capture deadline (Antom's authExpiryTime, RFC 3339)")
+	s.authorizationFlags(fs, "amount to capture as a decimal, e.g. 25.00 (required)")
 	fs.StringVar(&s.CaptureAt, "capture-at", "", "hold the capture until then (RFC 3339); cancel works meanwhile")
 	fs.IntVar(&s.Attempt, "attempt", 0, "attempt number; raise only to retry after a FAILED capture")
+	fs.StringVar(&s.Key, "key", "", "idempotency key of this capture, e.g. the shipment id (default: the payment's one full capture)")
+	fs.StringVar(&s.AuthorizedAmount, "authorized-amount", "", "the authorization's amount, when --amount is part of it (split shipments)")
+	fs.BoolVar(&s.Partial, "partial", false, "the payment method allows partial captures (cards; not one-time Cashier payments)")
+	fs.BoolVar(&s.Last, "last", false, "this is the last capture: the rest of the authorization is released")
 	wait := fs.Bool("wait", false, "wait for the outcome (Antom advises confirming a card capture before the parcel leaves)")
 	waitTimeout := fs.Duration("wait-timeout", 10*time.Minute, "give up waiting after this long (the capture goes on)")
 	if code, done := parse(fs, args); done {
@@ -39,7 +39,7 @@ func (c *cli) capture(ctx context.Context, args []string) int {
 		return code
 	}
 	defer closeFn()
-	started, err := cc.Start(ctx, in)
+	started, err := cc.Capture(ctx, in, s.Key)
 	if err != nil {
 		return c.errCode(err)
 	}
@@ -47,6 +47,9 @@ func (c *cli) capture(ctx context.Context, args []string) int {
 		fmt.Fprintf(c.stdout, "already started: %s (run %s); not started again\n", started.WorkflowID, started.RunID)
 	} else {
 		fmt.Fprintf(c.stdout, "started: %s (run %s) to capture %s\n", started.WorkflowID, started.RunID, in.Amount)
+	}
+	if r := started.Capture; r != nil {
+		fmt.Fprintf(c.stdout, "capture %s: %s %s\n", r.CaptureRequestID, r.State, r.ResultCode)
 	}
 	if !*wait {
 		return exitOK
@@ -61,6 +64,65 @@ func (c *cli) capture(ctx context.Context, args []string) int {
 		return c.errCode(err)
 	}
 	fmt.Fprintf(c.stdout, "%s: %s (captureId %s, resolved by %s)\n", res.State, res.CapturedAmount, res.CaptureID, res.ResolvedBy)
+	return exitOK
+}
+
+// authorizationFlags registers the flags that name an authorization, for capture and authorize.
+func (s *shipment) authorizationFlags(fs *flag.FlagSet, amountHelp string) {
+	fs.StringVar(&s.PaymentID, "payment-id", "", "Antom paymentId of the authorization (required)")
+	fs.StringVar(&s.Amount, "amount", "", amountHelp)
+	fs.StringVar(&s.Currency, "currency", "", "ISO 4217 currency code, e.g. USD (required)")
+	fs.StringVar(&s.OrderID, "order-id", "", "your order id, for search")
+	fs.StringVar(&s.AuthorizedAt, "authorized-at", "", "when the authorization succeeded (RFC 3339); the deadline is 7 days later")
+	fs.StringVar(&s.AuthExpiresAt, "auth-expires-at", "", "exact capture deadline (Antom's authExpiryTime, RFC 3339)")
+}
+
+func (c *cli) authorize(ctx context.Context, args []string) int {
+	fs := c.flags("authorize", "--payment-id ID --amount DECIMAL --currency CODE [flags]",
+		"starter authorize --payment-id 202611020000001 --amount 25.00 --currency USD --authorized-at 2026-11-01T10:00:00Z --partial --on-deadline cancel")
+	var s shipment
+	s.authorizationFlags(fs, "the authorized amount as a decimal, e.g. 25.00 (required)")
+	fs.BoolVar(&s.Partial, "partial", false, "the payment method allows partial captures (split shipments)")
+	onDeadline := fs.String("on-deadline", workflows.OnDeadlineLapse, "what to do at the cut-off with what is uncaptured: lapse, cancel (void: the customer's funds are released at once) or capture (the remainder)")
+	warnBefore := fs.String("warn-before", "48h,24h", "warn this long before the deadline while part is uncaptured (comma-separated durations)")
+	if code, done := parse(fs, args); done {
+		return code
+	}
+	if fs.NArg() > 0 {
+		return c.fail(exitUsage, "authorize: unexpected argument %q", fs.Arg(0))
+	}
+	in, err := s.input()
+	if err != nil {
+		return c.fail(exitUsage, "authorize: %v", err)
+	}
+	in.Policy.OnDeadline = *onDeadline
+	for _, f := range strings.Split(*warnBefore, ",") {
+		if strings.TrimSpace(f) == "" {
+			continue
+		}
+		d, err := time.ParseDuration(strings.TrimSpace(f))
+		if err != nil {
+			return c.fail(exitUsage, "authorize: --warn-before %q: %v", f, err)
+		}
+		in.Policy.WarnBefore = append(in.Policy.WarnBefore, d)
+	}
+	if err := in.Validate(); err != nil {
+		return c.fail(exitUsage, "authorize: %v", err)
+	}
+	cc, closeFn, code := c.connect(ctx)
+	if code != exitOK {
+		return code
+	}
+	defer closeFn()
+	started, err := cc.Authorize(ctx, in)
+	if err != nil {
+		return c.errCode(err)
+	}
+	if started.AlreadyStarted {
+		fmt.Fprintf(c.stdout, "already guarded: %s (run %s)\n", started.WorkflowID, started.RunID)
+	} else {
+		fmt.Fprintf(c.stdout, "guarding: %s (run %s), %s authorized; at the cut-off: %s\n", started.WorkflowID, started.RunID, in.Amount, *onDeadline)
+	}
 	return exitOK
 }
 
@@ -119,11 +181,12 @@ func (c *cli) onePaymentID(fs *flag.FlagSet) (code int, ok bool) {
 }
 
 func (c *cli) list(ctx context.Context, args []string) int {
-	fs := c.flags("list", "[--status STATE] [--overdue] [--deadline-within DURATION] [--open] [--limit N]", "starter list --status UNKNOWN --deadline-within 24h")
-	state := fs.String("status", "", "PENDING, CAPTURING, CAPTURED, FAILED, UNKNOWN, EXPIRED, CANCELLED, UNRESOLVED, or CONTRADICTION (reconciliations of late results)")
+	fs := c.flags("list", "[--status STATE] [--overdue] [--expiring] [--deadline-within DURATION] [--open] [--limit N]", "starter list --status UNKNOWN --deadline-within 24h")
+	state := fs.String("status", "", "PENDING, PARTIALLY_CAPTURED, CAPTURING, CAPTURED, FAILED, UNKNOWN, EXPIRED, CANCELLED, UNRESOLVED, or CONTRADICTION (reconciliations of late results)")
 	within := fs.Duration("deadline-within", 0, "only captures whose deadline falls within this duration from now, e.g. 24h")
 	overdue := fs.Bool("overdue", false, "only captures whose deadline has passed (with --status UNKNOWN: waiting for Antom past the deadline)")
 	open := fs.Bool("open", false, "only running captures")
+	expiring := fs.Bool("expiring", false, "only authorizations waiting with part uncaptured (PENDING, PARTIALLY_CAPTURED) within 48 h of their deadline")
 	limit := fs.Int("limit", 100, "at most this many")
 	if code, done := parse(fs, args); done {
 		return code
@@ -133,7 +196,7 @@ func (c *cli) list(ctx context.Context, args []string) int {
 	}
 	st := workflows.State(*state)
 	switch st {
-	case "", workflows.StatePending, workflows.StateCapturing, workflows.StateCaptured, workflows.StateFailed,
+	case "", workflows.StatePending, workflows.StatePartiallyCaptured, workflows.StateCapturing, workflows.StateCaptured, workflows.StateFailed,
 		workflows.StateUnknown, workflows.StateExpired, workflows.StateCancelled, workflows.StateUnresolved, workflows.StateContradiction:
 	default:
 		return c.fail(exitUsage, "list: --status %q is not a capture state", *state)
@@ -146,7 +209,11 @@ func (c *cli) list(ctx context.Context, args []string) int {
 		return code
 	}
 	defer closeFn()
-	l, err := cc.List(ctx, capture.Filter{State: st, DeadlineWithin: *within, Overdue: *overdue, OpenOnly: *open, Limit: *limit})
+	f := capture.Filter{State: st, DeadlineWithin: *within, Overdue: *overdue, OpenOnly: *open, Limit: *limit}
+	if *expiring {
+		f.Expiring = 48 * time.Hour
+	}
+	l, err := cc.List(ctx, f)
 	if err != nil {
 		return c.errCode(err)
 	}

@@ -31,14 +31,17 @@ const (
 	exitUsage       = 2 // bad command line or input
 	exitNotCaptured = 3 // --wait: the capture ended FAILED, EXPIRED or UNRESOLVED
 	exitNotFound    = 4 // no capture for the payment
-	exitFinished    = 5 // cancel: the capture has already ended
+	exitFinished    = 5 // cancel: the capture has already ended; capture: the authorization is closed
 )
 
 const usage = `Usage: starter <command> [flags]
 
 Commands:
-  capture   start the capture of an authorization (idempotent: a second start reports the
-            existing one and exits 0)
+  capture   capture an authorization, or one shipment of it with --key (idempotent: the same
+            request again reports the existing capture and exits 0); starts guarding the
+            authorization if nothing does yet
+  authorize guard an authorization from the moment it succeeds: warnings before its deadline,
+            --on-deadline lapse|cancel|capture at the cut-off; captures come later
   status    print a capture's status as JSON
   cancel    void an authorization whose capture has not been sent yet
   list      list captures by state or deadline (overdue ones, contradictions)
@@ -47,12 +50,17 @@ Commands:
 Examples:
   starter capture --payment-id 202611020000001 --amount 25.00 --currency USD \
       --order-id ORD-77 --authorized-at 2026-11-01T10:00:00Z --wait
+  starter authorize --payment-id 202611020000001 --amount 25.00 --currency USD --partial \
+      --authorized-at 2026-11-01T10:00:00Z --on-deadline cancel
+  starter capture --payment-id 202611020000001 --amount 10.00 --currency USD --key SHIP-1
+  starter capture --payment-id 202611020000001 --amount 15.00 --currency USD --key SHIP-2 --last
   starter status 202611020000001
   starter cancel --reason "order cancelled" 202611020000001
   starter list --status UNKNOWN
   starter list --status UNKNOWN --overdue          # deadline passed, Antom still processing
   starter list --status CONTRADICTION             # late results that contradict a closed capture
   starter list --deadline-within 24h --open
+  starter list --expiring                         # uncaptured within 48 h of the deadline
   starter batch --format csv --concurrency 16 < shipped.csv
 
 Environment: TEMPORAL_ADDRESS (default localhost:7233), TEMPORAL_NAMESPACE (default default),
@@ -60,9 +68,11 @@ TEMPORAL_TLS_CERT_FILE, TEMPORAL_TLS_KEY_FILE, TEMPORAL_TLS_CA_FILE, TEMPORAL_AP
 CAPTURE_TASK_QUEUE (default alipay-capture).
 
 Exit status: 0 done (or already started), 1 could not carry out the command (e.g. Temporal
-unreachable), 2 bad usage or input (including a capture for another amount than the one
-already running), 3 --wait and the payment was not captured (FAILED, EXPIRED, UNRESOLVED), 4 no
-capture for the payment, 5 cancel of a capture that has already ended. Run
+unreachable), 2 bad usage or input (including a capture the authorization cannot take: another
+amount for the key, more than remains, a partial capture of a one-time payment), 3 --wait and
+the payment was not captured (FAILED, EXPIRED, UNRESOLVED), 4 no capture for the payment, 5
+cancel of a capture that has already ended, or a capture after the cut-off, the last capture or
+a cancel. Run
 "starter <command> --help" for a command's flags.
 `
 
@@ -108,7 +118,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitOK
 	}
 	cmds := map[string]func(context.Context, []string) int{
-		"capture": c.capture, "status": c.status, "cancel": c.cancel, "list": c.list, "batch": c.batch,
+		"capture": c.capture, "authorize": c.authorize, "status": c.status, "cancel": c.cancel, "list": c.list, "batch": c.batch,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {
@@ -189,6 +199,11 @@ type shipment struct {
 	AuthExpiresAt string `json:"authExpiresAt,omitempty"`
 	CaptureAt     string `json:"captureAt,omitempty"`
 	Attempt       int    `json:"attempt,omitempty"`
+	// Split shipments (partial captures).
+	Key              string `json:"key,omitempty"`              // idempotency key, e.g. the shipment id
+	AuthorizedAmount string `json:"authorizedAmount,omitempty"` // decimal, when more than amount
+	Partial          bool   `json:"partial,omitempty"`          // the payment method allows partial captures
+	Last             bool   `json:"last,omitempty"`             // isLastCapture
 }
 
 // input converts a shipment to the workflow input, saying which field is wrong.
@@ -205,6 +220,15 @@ func (s shipment) input() (workflows.CaptureInput, error) {
 		return in, fmt.Errorf("amount: %w", err)
 	}
 	in.Amount = amt
+	if s.AuthorizedAmount != "" {
+		if in.AuthorizedAmount, err = alipay.ParseDecimal(amt.Currency, s.AuthorizedAmount); err != nil {
+			return in, fmt.Errorf("authorized amount: %w", err)
+		}
+	}
+	in.PartialCaptures = s.Partial
+	if s.Last {
+		in.IsLastCapture = alipay.Bool(true)
+	}
 	for _, f := range []struct {
 		name, v string
 		dst     *time.Time

@@ -100,6 +100,12 @@ const (
 	ErrTypeRetrySameID = "RetrySameID"
 	// ErrTypeDeadlinePassed: the activity refused to send a capture past the cut-off. Not retryable.
 	ErrTypeDeadlinePassed = "DeadlinePassed"
+	// ErrTypeCaptureConflict: the capture Update asks for what the authorization cannot give
+	// (another amount for a key, more than remains, a partial capture of a one-time payment).
+	ErrTypeCaptureConflict = "CaptureConflict"
+	// ErrTypeCaptureClosed: the capture Update came after the cut-off, the last capture, or a
+	// cancel.
+	ErrTypeCaptureClosed = "CaptureClosed"
 )
 
 // State is the state of a capture, also its CaptureStatus search attribute.
@@ -210,6 +216,10 @@ type CaptureInput struct {
 	// PartialCaptures says the payment method allows several partial captures (cards). Without
 	// it a capture request must be for the full authorized amount (one-time payments, spec §4).
 	PartialCaptures bool `json:"partialCaptures,omitempty"`
+	// StartedVisible says the start already wrote CaptureStatus=PENDING, the other search
+	// attributes (the deadline from the input) and the memo, as capture.Client does, so that the
+	// workflow need not write them again while it waits.
+	StartedVisible bool `json:"startedVisible,omitempty"`
 }
 
 // Authorized returns the authorization's amount: AuthorizedAmount, else Amount.
@@ -391,8 +401,11 @@ func Register(r worker.WorkflowRegistry) {
 
 // Memo keys of a capture workflow (set at start by capture.Client, else by the workflow).
 const (
-	MemoAmount           = "amount"
-	MemoPaymentID        = "paymentId"
-	MemoOrderID          = "orderId"
+	MemoAmount    = "amount"
+	MemoPaymentID = "paymentId"
+	MemoOrderID   = "orderId"
+	// MemoCaptureRequestID holds the first capture's request id; once other captures of the
+	// authorization succeeded (version 2), the request ids of all that did, comma-separated, so
+	// that a late duplicate notification of any of them agrees with the closed workflow.
 	MemoCaptureRequestID = "captureRequestId"
 )

@@ -1,11 +1,12 @@
 package workflows
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/capturekit/alipay-capture/alipay"
@@ -27,8 +28,9 @@ import (
 // Captures run one at a time in arrival order; capture n has the request id
 // "<paymentId>-cap-<n>", fixed before its first send.
 
-// startKey is the idempotency key of the capture a start without AwaitCapture asks for.
-const startKey = "start"
+// StartKey is the idempotency key of the capture a start without AwaitCapture asks for, and of
+// the payment's one full capture that capture.Client.Start asks for.
+const StartKey = "start"
 
 // authorization is the lifecycle's state: the authorized amount and every capture request.
 type authorization struct {
@@ -51,44 +53,50 @@ type captureEntry struct {
 	answered bool // the first answer is known: the caller's Update may return
 }
 
-// lifecycle runs the authorization until a final state.
+// lifecycle runs the authorization until a final state, and answers the capture requests that
+// never got their turn.
 func (r *run) lifecycle(ctx workflow.Context) error {
+	err := r.runLifecycle(ctx)
+	r.answerUnsent()
+	return err
+}
+
+func (r *run) runLifecycle(ctx workflow.Context) error {
+	if !r.in.AwaitCapture {
+		r.enqueue(CaptureRequest{Amount: r.in.Amount, IsLastCapture: r.in.IsLastCapture != nil && *r.in.IsLastCapture, Key: StartKey})
+	}
 	if err := r.resolveDeadline(ctx); err != nil {
 		return err
 	}
-	if !r.in.AwaitCapture {
-		r.enqueue(CaptureRequest{Amount: r.in.Amount, IsLastCapture: r.in.IsLastCapture != nil && *r.in.IsLastCapture, Key: startKey})
-		if r.in.CaptureAt.After(workflow.Now(ctx)) {
-			if err := r.upsertVisibility(ctx); err != nil {
-				return err
-			}
-			if done, err := r.waitUntilCaptureAt(ctx); done || err != nil {
-				return err
-			}
+	if r.in.AwaitCapture {
+		if err := r.showPending(ctx); err != nil {
+			return err
 		}
-	} else if err := r.upsertVisibility(ctx); err != nil { // PENDING, with the deadline found
-		return err
 	}
 	for {
 		if r.auth.next < len(r.auth.captures) {
 			c := r.auth.captures[r.auth.next]
 			r.auth.next++
-			done, err := r.runCapture(ctx, c)
-			if done || err != nil {
-				r.answerUnsent("the authorization ended before this capture's turn")
+			if done, err := r.runCapture(ctx, c); done || err != nil {
 				return err
 			}
 			continue
 		}
-		if r.auth.closed {
-			return r.closeCaptured(ctx, "")
-		}
-		done, err := r.guard(ctx)
-		if done || err != nil {
-			r.answerUnsent("the authorization ended before this capture's turn")
+		if done, err := r.guard(ctx); done || err != nil {
 			return err
 		}
 	}
+}
+
+// showPending makes the waiting authorization visible as PENDING, with its deadline, unless the
+// start wrote all of that already (in.StartedVisible, as capture.Client does). It decides from the
+// input, never from the search attributes it reads back, which a replay may see otherwise.
+func (r *run) showPending(ctx workflow.Context) error {
+	if r.in.StartedVisible && (!r.in.AuthExpiresAt.IsZero() || !r.in.AuthorizedAt.IsZero()) {
+		r.visible = true
+		return nil
+	}
+	return r.upsertVisibility(ctx)
 }
 
 // initAuthorization sets up the lifecycle's state from the (valid) input, before any capture
@@ -119,6 +127,23 @@ func (r *run) enqueue(req CaptureRequest) *captureEntry {
 // authorization ends with it.
 func (r *run) runCapture(ctx workflow.Context, c *captureEntry) (done bool, err error) {
 	r.beginCapture(c)
+	if c.rec.Key == StartKey && r.in.CaptureAt.After(workflow.Now(ctx)) {
+		// The start asked to hold the capture until captureAt: the caller hears PENDING now;
+		// cancel works meanwhile.
+		c.rec.State, c.answered = StatePending, true
+		r.refreshTotals()
+		if !r.visible {
+			if err := r.upsertVisibility(ctx); err != nil {
+				return true, err
+			}
+		}
+		if done, err := r.waitUntilCaptureAt(ctx); done || err != nil {
+			c.rec.State, c.rec.ResultCode, c.rec.ResultMessage = StateCancelled, CodeNotSent, "the authorization was cancelled before captureAt"
+			r.refreshTotals()
+			return true, err
+		}
+		c.rec.State = StateCapturing
+	}
 	if !workflow.Now(ctx).Before(r.cutoff) {
 		c.rec.State, c.rec.ResultCode, c.rec.ResultMessage = StateExpired, CodeNotSent, "the cut-off passed before the capture was sent"
 		c.answered = true
@@ -143,7 +168,7 @@ func (r *run) runCapture(ctx workflow.Context, c *captureEntry) (done bool, err 
 func (r *run) beginCapture(c *captureEntry) {
 	r.in.Amount = c.rec.Amount
 	switch {
-	case c.rec.Key == startKey:
+	case c.rec.Key == StartKey:
 		r.in.IsLastCapture = r.auth.startIsLast
 	case r.in.PartialCaptures || c.rec.IsLastCapture:
 		last := c.rec.IsLastCapture
@@ -181,6 +206,9 @@ func (r *run) afterCapture(ctx workflow.Context, c *captureEntry, err error) (do
 		units, _ := got.MinorUnits()
 		a.captured += units
 		r.refreshTotals()
+		if err := r.recordCapturedIDs(ctx); err != nil {
+			return true, err
+		}
 		if !r.in.PartialCaptures || c.rec.IsLastCapture || a.units-a.captured <= 0 {
 			a.closed = true
 			return true, err // CAPTURED, written by succeed
@@ -199,6 +227,21 @@ func (r *run) afterCapture(ctx workflow.Context, c *captureEntry, err error) (do
 		return true, r.closeCaptured(ctx, c.rec.State.String()+" after a partial capture: "+c.rec.ResultMessage)
 	}
 	return true, err
+}
+
+// recordCapturedIDs keeps the memo's request ids equal to those of the captures that succeeded,
+// when they are not just the first capture's (which the start wrote).
+func (r *run) recordCapturedIDs(ctx workflow.Context) error {
+	var ids []string
+	for _, c := range r.auth.captures {
+		if c.rec.State == StateCaptured {
+			ids = append(ids, c.rec.CaptureRequestID)
+		}
+	}
+	if len(ids) == 1 && ids[0] == CaptureRequestID(r.in.PaymentID, max(r.in.Attempt, 1)) {
+		return nil
+	}
+	return workflow.UpsertMemo(ctx, map[string]any{MemoCaptureRequestID: strings.Join(ids, ",")})
 }
 
 // waitForMore returns the workflow to waiting for capture requests after a capture that did not
@@ -222,10 +265,15 @@ func (r *run) closeCaptured(ctx workflow.Context, why string) error {
 	return r.upsertStatusOnly(ctx)
 }
 
-// answerUnsent answers the capture requests still waiting their turn when the workflow ends.
-func (r *run) answerUnsent(why string) {
+// answerUnsent answers the capture requests still waiting their turn when the workflow ends:
+// not sent, for the reason the authorization ended.
+func (r *run) answerUnsent() {
 	for _, c := range r.auth.captures[r.auth.next:] {
-		c.rec.State, c.rec.ResultCode, c.rec.ResultMessage = StateFailed, CodeNotSent, why
+		c.rec.State, c.rec.ResultCode = StateFailed, CodeNotSent
+		if r.st.State.Final() {
+			c.rec.State, c.rec.ResultCode = r.st.State, r.st.ResultCode
+		}
+		c.rec.ResultMessage = "not sent: the authorization ended first (" + r.st.ResultMessage + ")"
 		c.answered = true
 	}
 	r.auth.next = len(r.auth.captures)
@@ -259,38 +307,46 @@ func (r *run) remaining() int64 {
 	return r.auth.units - r.auth.captured - inFlight
 }
 
-// validateCapture refuses a capture request before anything is written to the history.
+// validateCapture refuses a capture request before anything is written to the history; the
+// error's type says whether the request conflicts with the authorization or comes too late.
 func (r *run) validateCapture(ctx workflow.Context, req CaptureRequest) error {
+	conflict := func(format string, a ...any) error {
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, a...), ErrTypeCaptureConflict, nil)
+	}
+	closed := func(format string, a ...any) error {
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, a...), ErrTypeCaptureClosed, nil)
+	}
 	if req.Key == "" || len(req.Key) > 256 {
-		return errors.New("key: give an idempotency key of 1 to 256 characters, e.g. the shipment id")
+		return conflict("key: give an idempotency key of 1 to 256 characters, e.g. the shipment id")
 	}
 	if i, seen := r.auth.byKey[req.Key]; seen {
 		if prev := r.auth.captures[i].rec; prev.Amount != req.Amount {
-			return fmt.Errorf("key %q was used for a capture of %s, not %s", req.Key, prev.Amount, req.Amount)
+			return conflict("payment %s is already being captured for %s, not %s (key %q)", r.in.PaymentID, prev.Amount, req.Amount, req.Key)
 		}
 		return nil // the same request again: its capture is returned
 	}
 	if err := req.Amount.Validate(); err != nil {
-		return fmt.Errorf("amount: %w", err)
+		return conflict("amount: %v", err)
 	}
 	auth := r.in.Authorized()
 	want, _ := req.Amount.MinorUnits()
 	switch {
 	case r.st.State.Final():
-		return fmt.Errorf("the authorization is closed (%s)", r.st.State)
+		return closed("the authorization is closed (%s)", r.st.State)
 	case r.auth.closed || r.lastRequested():
-		return errors.New("the authorization is closed for capture: its last capture was requested")
+		return closed("the authorization is closed for capture: its last capture was requested")
 	case r.cancelRequested || r.st.State == StateCancelled:
-		return errors.New("the authorization is being cancelled")
+		return closed("the authorization is being cancelled")
 	case !r.cutoff.IsZero() && !workflow.Now(ctx).Before(r.cutoff):
-		return fmt.Errorf("the capture cut-off %s has passed", r.cutoff.Format(time.RFC3339))
+		return closed("the capture cut-off %s has passed", r.cutoff.Format(time.RFC3339))
 	case req.Amount.Currency != auth.Currency:
-		return fmt.Errorf("amount %s: the authorization is in %s", req.Amount, auth.Currency)
-	case want > r.remaining():
-		return fmt.Errorf("amount %s is more than the %s that remains of the authorized %s", req.Amount,
-			alipay.Amount{Currency: auth.Currency, Value: strconv.FormatInt(r.remaining(), 10)}, auth)
+		return conflict("amount %s: the authorization is in %s", req.Amount, auth.Currency)
 	case !r.in.PartialCaptures && req.Amount != auth:
-		return fmt.Errorf("amount %s: this payment captures its full authorized %s once (the start did not allow partial captures)", req.Amount, auth)
+		return conflict("payment %s is already being captured for %s, not %s: it captures its full authorized amount once (the start did not allow partial captures)",
+			r.in.PaymentID, auth, req.Amount)
+	case want > r.remaining():
+		return conflict("amount %s is more than the %s that remains of the authorized %s", req.Amount,
+			alipay.Amount{Currency: auth.Currency, Value: strconv.FormatInt(r.remaining(), 10)}, auth)
 	}
 	return nil
 }

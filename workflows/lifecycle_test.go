@@ -118,7 +118,7 @@ func TestCaptureRequestsRefused(t *testing.T) {
 		"zero":                     {workflows.CaptureRequest{Amount: alipay.Amount{Currency: "USD", Value: "0"}, Key: "k1"}, "amount"},
 		"other currency":           {workflows.CaptureRequest{Amount: alipay.MustParseDecimal("EUR", "1.00"), Key: "k2"}, "in USD"},
 		"more than the remainder":  {workflows.CaptureRequest{Amount: usd10, Key: "k3"}, "more than the 6.00 USD that remains"},
-		"same key, another amount": {workflows.CaptureRequest{Amount: usd6, Key: "ship-1"}, "was used for a capture of 4.00 USD"},
+		"same key, another amount": {workflows.CaptureRequest{Amount: usd6, Key: "ship-1"}, "already being captured for 4.00 USD, not 6.00 USD"},
 	}
 	got := map[string]*reply{}
 	for name, c := range cases {
@@ -155,7 +155,7 @@ func TestCaptureRequestsRefused(t *testing.T) {
 	partial := h.update(time.Hour, "partial", workflows.CaptureRequest{Amount: usd4, Key: "k"})
 	late := h.update(7*24*time.Hour, "late", workflows.CaptureRequest{Amount: usd10, Key: "k2"})
 	h.run(authorizeInput(false))
-	if partial.accepted || partial.rejected == nil || !strings.Contains(partial.rejected.Error(), "full authorized") {
+	if partial.accepted || partial.rejected == nil || !strings.Contains(partial.rejected.Error(), "full authorized amount once") {
 		t.Errorf("partial capture of a one-time payment: %+v", partial)
 	}
 	if late.accepted {

@@ -16,12 +16,7 @@ import (
 // TestWorkflowMetrics: a capture counts as started and finished by outcome, resolver and result
 // code, with its time to result, on the worker's Prometheus registry.
 func TestWorkflowMetrics(t *testing.T) {
-	reg, err := metrics.New(slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var s testsuite.WorkflowTestSuite
-	s.SetMetricsHandler(reg.Temporal)
+	reg, s := metricsSuite(t)
 	for _, status := range []string{"S", "F"} {
 		env := s.NewTestWorkflowEnvironment()
 		env.SetStartTime(t0)
@@ -73,4 +68,45 @@ func TestWorkflowMetrics(t *testing.T) {
 	if sum != 180 {
 		t.Errorf("time to result sums to %v s, want 2 × 90 s", sum)
 	}
+}
+
+// TestExpiringMetric: an authorization nobody captures is counted once per deadline warning
+// (48 h and 24 h before the deadline by default).
+func TestExpiringMetric(t *testing.T) {
+	reg, s := metricsSuite(t)
+	env := s.NewTestWorkflowEnvironment()
+	env.SetStartTime(t0)
+	env.RegisterWorkflow(workflows.CaptureWorkflow)
+	env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil)
+	env.OnUpsertMemo(mock.Anything).Return(nil)
+	in := input()
+	in.AwaitCapture = true
+	env.ExecuteWorkflow(workflows.CaptureWorkflow, in)
+	families, err := reg.Prometheus.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var warnings float64
+	for _, f := range families {
+		if f.GetName() == workflows.MetricExpiring {
+			for _, m := range f.GetMetric() {
+				warnings += m.GetCounter().GetValue()
+			}
+		}
+	}
+	if warnings != 2 {
+		t.Errorf("%s = %v, want 2 (48 h and 24 h before the deadline)", workflows.MetricExpiring, warnings)
+	}
+}
+
+// metricsSuite returns a worker's metrics registry and a test suite that reports to it.
+func metricsSuite(t *testing.T) (*metrics.Registry, *testsuite.WorkflowTestSuite) {
+	t.Helper()
+	reg, err := metrics.New(slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &testsuite.WorkflowTestSuite{}
+	s.SetMetricsHandler(reg.Temporal)
+	return reg, s
 }

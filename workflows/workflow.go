@@ -187,6 +187,10 @@ func (r *run) finish(ctx workflow.Context, err error) (*Result, error) {
 		if !r.legacy() && !r.st.State.Final() && temporal.IsCanceledError(err) {
 			return nil, r.closeCancelled(ctx, err)
 		}
+		if r.v >= versionLifecycle {
+			// Let capture requests answered at the end return their answer.
+			_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+		}
 		return nil, err
 	}
 	// Let a cancel update return its answer before the workflow completes.

@@ -131,9 +131,10 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	if err := os.MkdirAll(s.bin, 0o755); err != nil {
 		return nil, err
 	}
+	started := s // "return nil, err" clears s before the deferred cleanup runs
 	defer func() {
 		if err != nil {
-			s.Stop()
+			started.Stop()
 		}
 	}()
 

@@ -13,6 +13,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	commonpb "go.temporal.io/api/common/v1"
@@ -207,10 +209,10 @@ func (h *Handler) noRunningCapture(ctx context.Context, w http.ResponseWriter, r
 }
 
 // agrees reports whether a capture result is consistent with a finished capture in state whose
-// request id is reqID ("" when unknown): an S for a CAPTURED capture of the same request, an F
-// for a capture that did not capture.
-func agrees(c *alipay.CaptureNotification, state workflows.State, reqID string) bool {
-	sameRequest := reqID == "" || reqID == c.CaptureRequestID
+// request ids are reqIDs (comma-separated; "" when unknown): an S for a CAPTURED capture of one
+// of those requests, an F for a capture that did not capture (or for another request).
+func agrees(c *alipay.CaptureNotification, state workflows.State, reqIDs string) bool {
+	sameRequest := reqIDs == "" || slices.Contains(strings.Split(reqIDs, ","), c.CaptureRequestID)
 	if c.Result.ResultStatus == alipay.StatusSuccess {
 		return state == workflows.StateCaptured && sameRequest
 	}
