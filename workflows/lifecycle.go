@@ -351,6 +351,16 @@ func (r *run) validateCapture(ctx workflow.Context, req CaptureRequest) error {
 	return nil
 }
 
+// inFlight reports a capture that was sent and has no final outcome yet.
+func (r *run) inFlight() bool {
+	for _, c := range r.auth.captures[:r.auth.next] {
+		if !c.rec.State.Final() && c.rec.State != StatePending {
+			return true
+		}
+	}
+	return false
+}
+
 // lastRequested reports a capture marked last that is in flight or succeeded.
 func (r *run) lastRequested() bool {
 	for _, c := range r.auth.captures {

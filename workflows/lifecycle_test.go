@@ -241,3 +241,18 @@ func TestNobodyShipped(t *testing.T) {
 		})
 	}
 }
+
+// TestCancelledInTemporalAfterAPartialCapture: a workflow cancelled in Temporal while it waits
+// with part captured closes CAPTURED (money moved, nothing in flight), not UNRESOLVED.
+func TestCancelledInTemporalAfterAPartialCapture(t *testing.T) {
+	h := newHarness(t)
+	h.update(time.Hour, "u1", workflows.CaptureRequest{Amount: usd4, Key: "ship-1"})
+	h.env.RegisterDelayedCallback(h.env.CancelWorkflow, 2*time.Hour)
+	h.run(authorizeInput(true))
+	if !temporal.IsCanceledError(h.env.GetWorkflowError()) {
+		t.Errorf("workflow error %v, want cancelled", h.env.GetWorkflowError())
+	}
+	if got := h.statuses[len(h.statuses)-1]; got != string(workflows.StateCaptured) {
+		t.Errorf("CaptureStatus %v, want it to end CAPTURED", h.statuses)
+	}
+}

@@ -202,18 +202,29 @@ func (r *run) finish(ctx workflow.Context, err error) (*Result, error) {
 }
 
 // closeCancelled records the final state of a workflow cancelled in Temporal: FAILED when nothing
-// was sent (the authorization stands; a new start may capture it), else UNRESOLVED, because Antom
-// may have captured and nobody will now find out.
+// was sent (the authorization stands; a new start may capture it), UNRESOLVED when a capture was
+// in flight, because Antom may have captured and nobody will now find out, and (version 2)
+// CAPTURED when earlier captures took part of the authorization and none is in flight.
 func (r *run) closeCancelled(ctx workflow.Context, cause error) error {
 	ctx, _ = workflow.NewDisconnectedContext(ctx)
 	sent := r.st.CaptureCalls > 0
+	if r.v >= versionLifecycle {
+		sent = r.inFlight() // captures that ended before the cancel are settled
+	}
 	r.st.ResolvedBy, r.st.ResultCode = ResolvedByTimeout, CodeWorkflowCancelled
 	r.st.NextInquiryAt = time.Time{}
-	if sent {
+	if r.v >= versionLifecycle {
+		r.answerUnsent()
+	}
+	switch {
+	case !sent && r.auth.captured > 0:
+		r.st.State = StateCaptured
+		r.st.ResultMessage = "workflow cancelled in Temporal after part of the authorization was captured; the rest lapses"
+	case sent:
 		r.st.State = StateUnresolved
 		r.st.ResultMessage = "workflow cancelled in Temporal after a capture was sent; check the payment with inquiryPayment"
 		r.log.Error("capture workflow cancelled with a capture outcome unknown", "captureRequestId", r.st.CaptureRequestID)
-	} else {
+	default:
 		r.st.State = StateFailed
 		r.st.ResultMessage = "workflow cancelled in Temporal before a capture was sent"
 	}
