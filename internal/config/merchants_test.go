@@ -87,14 +87,14 @@ func TestMerchantRegistryErrors(t *testing.T) {
 	os.WriteFile(priv, alipay.PrivateKeyPEM(k), 0o600)
 	good := "  - name: asia\n    clientId: C1\n    baseUrl: https://x\n    privateKeyFile: " + priv + "\n    antomPublicKeyFiles: [" + pub + "]\n"
 	for doc, want := range map[string]string{
-		"merchants:\n  - clientId: C1\n":                                         "merchants[0]: name: missing",
-		"merchants:\n  - name: asia\n    baseUrl: https://x\n":                   `merchant "asia": clientId: missing`,
-		"merchants:\n  - name: asia\n    clientId: C1\n":                         `merchant "asia": baseUrl: missing`,
-		"merchants:\n  - name: asia\n    clientId: C1\n    baseUrl: https://x\n": `merchant "asia": antomPublicKeyFiles/antomPublicKeyEnv: missing`,
-		"merchants:\n  - name: asia\n    clientID: C1\n":                         "field clientID not found",
-		"merchants:\n" + good + strings.Replace(good, "C1", "C2", 1):              `merchant "asia" is defined twice`,
-		"merchants:\n" + good + strings.Replace(good, "asia", "eu", 1):            `merchants "asia" and "eu" have the same clientId C1`,
-		"merchants:\n" + strings.Replace(good, priv, pub, 1):                      `merchant "asia": privateKeyFile/privateKeyEnv: invalid key`,
+		"merchants:\n  - clientId: C1\n":                                                                      "merchants[0]: name: missing",
+		"merchants:\n  - name: asia\n    baseUrl: https://x\n":                                                `merchant "asia": clientId: missing`,
+		"merchants:\n  - name: asia\n    clientId: C1\n":                                                      `merchant "asia": baseUrl: missing`,
+		"merchants:\n  - name: asia\n    clientId: C1\n    baseUrl: https://x\n":                              `merchant "asia": antomPublicKeyFiles/antomPublicKeyEnv: missing`,
+		"merchants:\n  - name: asia\n    clientID: C1\n":                                                      "field clientID not found",
+		"merchants:\n" + good + strings.Replace(good, "C1", "C2", 1):                                          `merchant "asia" is defined twice`,
+		"merchants:\n" + good + strings.Replace(good, "asia", "eu", 1):                                        `merchants "asia" and "eu" have the same clientId C1`,
+		"merchants:\n" + strings.Replace(good, priv, pub, 1):                                                  `merchant "asia": privateKeyFile/privateKeyEnv: invalid key`,
 		"merchants:\n" + strings.Replace(good, "privateKeyFile: "+priv, "privateKeyEnv: NOT_SET_ANYWHERE", 1): "NOT_SET_ANYWHERE is empty or not set",
 	} {
 		f := filepath.Join(dir, "m.yaml")
