@@ -93,13 +93,13 @@ func (r *run) onDeadline(ctx workflow.Context) (done bool, err error) {
 		}
 	case OnDeadlineCancel:
 		if r.auth.captured == 0 {
-			if err := r.cancel(ctx); err == nil {
+			err := r.cancel(ctx)
+			if err == nil {
 				r.st.ResolvedBy = ResolvedByDeadline
 				r.st.ResultMessage = "voided at the cut-off (policy.onDeadline=cancel): " + r.st.ResultMessage
 				return true, r.upsertStatusOnly(ctx)
-			} else {
-				r.log.Warn("voiding the authorization at the cut-off failed; it lapses", "err", err)
 			}
+			r.log.Warn("voiding the authorization at the cut-off failed; it lapses", "err", err)
 		}
 	}
 	return true, r.atCutoff(ctx, "the cut-off passed with nothing captured")

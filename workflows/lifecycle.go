@@ -224,7 +224,7 @@ func (r *run) afterCapture(ctx workflow.Context, c *captureEntry, err error) (do
 	if a.captured > 0 && c.rec.State != StateUnresolved {
 		// The authorization ended (expired, cancelled at Antom) after part of it was captured:
 		// money moved, so the workflow completes CAPTURED; the records say what happened after.
-		return true, r.closeCaptured(ctx, c.rec.State.String()+" after a partial capture: "+c.rec.ResultMessage)
+		return true, r.closeCaptured(ctx, string(c.rec.State)+" after a partial capture: "+c.rec.ResultMessage)
 	}
 	return true, err
 }
@@ -287,7 +287,7 @@ func (r *run) refreshTotals() {
 	for _, c := range a.captures {
 		r.st.Captures = append(r.st.Captures, c.rec)
 	}
-	inFlight := a.units - a.captured - r.remaining()
+	inFlight := r.inFlightUnits()
 	amount := func(units int64) alipay.Amount {
 		return alipay.Amount{Currency: a.currency, Value: strconv.FormatInt(units, 10)}
 	}
@@ -295,17 +295,20 @@ func (r *run) refreshTotals() {
 	r.st.Remaining = amount(max(a.units-a.captured-inFlight, 0))
 }
 
-// remaining is what may still be requested, in minor units.
-func (r *run) remaining() int64 {
-	var inFlight int64
+// inFlightUnits sums the captures requested and not yet final, in minor units.
+func (r *run) inFlightUnits() int64 {
+	var units int64
 	for _, c := range r.auth.captures {
 		if !c.rec.State.Final() {
-			units, _ := c.rec.Amount.MinorUnits()
-			inFlight += units
+			u, _ := c.rec.Amount.MinorUnits()
+			units += u
 		}
 	}
-	return r.auth.units - r.auth.captured - inFlight
+	return units
 }
+
+// remaining is what may still be requested, in minor units.
+func (r *run) remaining() int64 { return r.auth.units - r.auth.captured - r.inFlightUnits() }
 
 // validateCapture refuses a capture request before anything is written to the history; the
 // error's type says whether the request conflicts with the authorization or comes too late.
@@ -351,8 +354,8 @@ func (r *run) validateCapture(ctx workflow.Context, req CaptureRequest) error {
 	return nil
 }
 
-// inFlight reports a capture that was sent and has no final outcome yet.
-func (r *run) inFlight() bool {
+// captureInFlight reports a capture that was sent and has no final outcome yet.
+func (r *run) captureInFlight() bool {
 	for _, c := range r.auth.captures[:r.auth.next] {
 		if !c.rec.State.Final() && c.rec.State != StatePending {
 			return true
@@ -387,6 +390,3 @@ func (r *run) handleCapture(ctx workflow.Context, req CaptureRequest) (CaptureRe
 	return CaptureReply{Seq: c.rec.Seq, CaptureRequestID: c.rec.CaptureRequestID, State: c.rec.State,
 		ResultCode: c.rec.ResultCode, ResultMessage: c.rec.ResultMessage, Duplicate: duplicate}, nil
 }
-
-// String returns the state's name.
-func (s State) String() string { return string(s) }

@@ -209,7 +209,7 @@ func (r *run) closeCancelled(ctx workflow.Context, cause error) error {
 	ctx, _ = workflow.NewDisconnectedContext(ctx)
 	sent := r.st.CaptureCalls > 0
 	if r.v >= versionLifecycle {
-		sent = r.inFlight() // captures that ended before the cancel are settled
+		sent = r.captureInFlight() // captures that ended before the cancel are settled
 	}
 	r.st.ResolvedBy, r.st.ResultCode = ResolvedByTimeout, CodeWorkflowCancelled
 	r.st.NextInquiryAt = time.Time{}

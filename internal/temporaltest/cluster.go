@@ -96,7 +96,7 @@ func StartCluster(ctx context.Context, o ClusterOptions) (_ *Cluster, err error)
 	if conn, err := net.DialTimeout("tcp", pg.Host, 3*time.Second); err != nil {
 		return nil, fmt.Errorf("PostgreSQL is not reachable at %s (%s=%s): %w; start it (Debian: sudo service postgresql start; "+
 			"or docker run -d -p 5432:5432 -e POSTGRES_HOST_AUTH_METHOD=trust postgres:15) or point %s at one",
-			pg.Host, EnvPostgres, redact(pg), err, EnvPostgres)
+			pg.Host, EnvPostgres, pg.Redacted(), err, EnvPostgres)
 	} else {
 		conn.Close()
 	}
@@ -185,9 +185,6 @@ func postgresURL(s string) (*url.URL, error) {
 	}
 	return u, nil
 }
-
-// redact returns the URL without its password.
-func redact(u *url.URL) string { return u.Redacted() }
 
 // sqlTool runs temporal-sql-tool against PostgreSQL with the given arguments.
 func (c *Cluster) sqlTool(ctx context.Context, db string, args ...string) error {
