@@ -27,9 +27,29 @@ type Antom interface {
 // Activities are registered with a worker as a struct, so that their names are the method names
 // (workflows.ActivityCapture, …).
 type Activities struct {
+	// Antom is the client of the account named workflows.DefaultMerchant, unless Merchants has one.
 	Antom Antom
+	// Merchants holds the clients of the merchant accounts by name, for a worker serving several.
+	Merchants map[string]Antom
 	// Now returns the current time; nil means time.Now. Tests set it.
 	Now func() time.Time
+}
+
+// client returns the Antom client of a merchant account. An account this worker does not know
+// is an error that is retried (nothing was sent): during a rolling deployment of a new registry
+// another worker, or this one restarted, may know it; meanwhile the activity's error says which
+// account is missing.
+func (a *Activities) client(merchant string) (Antom, error) {
+	name := workflows.MerchantName(merchant)
+	if c, ok := a.Merchants[name]; ok {
+		return c, nil
+	}
+	if name == workflows.DefaultMerchant && a.Antom != nil {
+		return a.Antom, nil
+	}
+	return nil, temporal.NewApplicationError(fmt.Sprintf(
+		"merchant account %q is not configured on this worker (add it to ALIPAY_MERCHANTS_FILE, or set ALIPAY_CLIENT_ID for %q); nothing was sent",
+		name, workflows.DefaultMerchant), workflows.ErrTypeNotSent)
 }
 
 func (a *Activities) now() time.Time {
@@ -48,7 +68,11 @@ func (a *Activities) Capture(ctx context.Context, in workflows.CaptureActivityIn
 			fmt.Sprintf("not sending capture %s: the cut-off %s has passed", in.Request.CaptureRequestID, in.NotAfter.Format(time.RFC3339)),
 			workflows.ErrTypeDeadlinePassed, nil)
 	}
-	resp, err := a.Antom.Capture(ctx, in.Request)
+	antom, err := a.client(in.Merchant)
+	if err != nil {
+		return workflows.CaptureActivityResult{}, err
+	}
+	resp, err := antom.Capture(ctx, in.Request)
 	if err != nil {
 		return workflows.CaptureActivityResult{}, callError(ctx, err)
 	}
@@ -65,7 +89,11 @@ func (a *Activities) Capture(ctx context.Context, in workflows.CaptureActivityIn
 
 // InquiryPayment looks up the payment and the CAPTURE transaction of in.CaptureRequestID.
 func (a *Activities) InquiryPayment(ctx context.Context, in workflows.InquiryActivityInput) (workflows.InquiryActivityResult, error) {
-	resp, err := a.Antom.InquiryPayment(ctx, alipay.InquiryRequest{PaymentID: in.PaymentID})
+	antom, err := a.client(in.Merchant)
+	if err != nil {
+		return workflows.InquiryActivityResult{}, err
+	}
+	resp, err := antom.InquiryPayment(ctx, alipay.InquiryRequest{PaymentID: in.PaymentID})
 	if err != nil {
 		return workflows.InquiryActivityResult{}, callError(ctx, err)
 	}
@@ -98,7 +126,11 @@ func (a *Activities) InquiryPayment(ctx context.Context, in workflows.InquiryAct
 
 // Cancel voids the authorization. S returns its result; F is a non-retryable error.
 func (a *Activities) Cancel(ctx context.Context, in workflows.CancelActivityInput) (alipay.Result, error) {
-	resp, err := a.Antom.Cancel(ctx, alipay.CancelRequest{PaymentID: in.PaymentID})
+	antom, err := a.client(in.Merchant)
+	if err != nil {
+		return alipay.Result{}, err
+	}
+	resp, err := antom.Cancel(ctx, alipay.CancelRequest{PaymentID: in.PaymentID})
 	if err != nil {
 		return alipay.Result{}, callError(ctx, err)
 	}

@@ -38,6 +38,9 @@ func RefusalReason(err error) string {
 // NotificationVerifier verifies notifications that Antom sends to the merchant. Its zero value
 // refuses everything.
 type NotificationVerifier struct {
+	// Merchant names the account in the merchant registry; Verify copies it into the
+	// Notification, so that the receiver routes and labels by account.
+	Merchant       string
 	ClientID       string         // the merchant's Client-Id; notifications for others are refused
 	AntomPublicKey *rsa.PublicKey // Antom's public key
 	// AntomPublicKeys are further keys accepted while Antom rotates its key.
@@ -50,6 +53,7 @@ type Notification struct {
 	NotifyType  string
 	PaymentID   string
 	ClientID    string
+	Merchant    string // the verifier's Merchant
 	RequestTime string
 	Body        []byte
 }
@@ -91,7 +95,28 @@ func (v NotificationVerifier) Verify(method, path string, header http.Header, bo
 	if head.NotifyType == "" {
 		return nil, fmt.Errorf("%w: no notifyType", ErrMalformedNotification)
 	}
-	return &Notification{NotifyType: head.NotifyType, PaymentID: head.PaymentID, ClientID: clientID, RequestTime: reqTime, Body: body}, nil
+	return &Notification{NotifyType: head.NotifyType, PaymentID: head.PaymentID, ClientID: clientID, Merchant: v.Merchant, RequestTime: reqTime, Body: body}, nil
+}
+
+// NotificationVerifiers verifies notifications for several merchant accounts: the notification's
+// Client-Id header picks the account, whose Antom keys alone may verify it, so that one
+// account's key never vouches for another's notification. An unknown Client-Id is refused with
+// ErrWrongClientID.
+type NotificationVerifiers []NotificationVerifier
+
+// Verify verifies the notification with the verifier of its Client-Id (see
+// NotificationVerifier.Verify).
+func (vs NotificationVerifiers) Verify(method, path string, header http.Header, body []byte) (*Notification, error) {
+	clientID := header.Get(headerClientID)
+	for _, v := range vs {
+		if v.ClientID == clientID && clientID != "" {
+			return v.Verify(method, path, header, body)
+		}
+	}
+	if clientID == "" {
+		return nil, fmt.Errorf("%w: no Client-Id header", ErrMalformedNotification)
+	}
+	return nil, fmt.Errorf("%w: got %q, which no configured merchant account has", ErrWrongClientID, truncate(clientID, 64))
 }
 
 // CaptureNotification is the body of notifyCapture (notifyType CAPTURE_RESULT): the final result,

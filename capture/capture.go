@@ -90,7 +90,8 @@ func (c Client) Capture(ctx context.Context, in workflows.CaptureInput, key stri
 	}
 	in.Policy = in.Policy.WithDefaults()
 	id := workflows.WorkflowID(in.PaymentID)
-	req := workflows.CaptureRequest{Amount: in.Amount, IsLastCapture: in.IsLastCapture != nil && *in.IsLastCapture, Key: key}
+	req := workflows.CaptureRequest{Amount: in.Amount, IsLastCapture: in.IsLastCapture != nil && *in.IsLastCapture, Key: key,
+		Merchant: workflows.MerchantName(in.Merchant)}
 	start := in
 	start.AwaitCapture, start.StartedVisible = true, true
 	op := c.Temporal.NewWithStartWorkflowOperation(c.startOptions(start, enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING), workflows.WorkflowType, start)
@@ -172,6 +173,7 @@ func (c Client) startOptions(in workflows.CaptureInput, conflict enumspb.Workflo
 	attrs := []temporal.SearchAttributeUpdate{
 		workflows.AttrPaymentID.ValueSet(in.PaymentID),
 		workflows.AttrStatus.ValueSet(string(workflows.StatePending)),
+		workflows.AttrMerchant.ValueSet(workflows.MerchantName(in.Merchant)),
 	}
 	if in.OrderID != "" {
 		attrs = append(attrs, workflows.AttrOrderID.ValueSet(in.OrderID))
@@ -309,6 +311,9 @@ func (c Client) finishedOrNotFound(ctx context.Context, err error, paymentID str
 // Filter selects captures for List. Zero fields do not filter.
 type Filter struct {
 	State workflows.State
+	// Merchant selects the captures of one merchant account (DefaultMerchant includes captures
+	// started without AlipayMerchant).
+	Merchant string
 	// DeadlineWithin selects captures whose deadline is between now and now+DeadlineWithin.
 	DeadlineWithin time.Duration
 	// Overdue selects captures whose deadline has passed; with State UNKNOWN, those still
@@ -328,6 +333,13 @@ func (f Filter) Query() string {
 	var q []string
 	if f.State != "" {
 		q = append(q, fmt.Sprintf("%s = '%s'", workflows.SearchAttrStatus, escape(string(f.State))))
+	}
+	switch f.Merchant {
+	case "":
+	case workflows.DefaultMerchant:
+		q = append(q, fmt.Sprintf("(%s = '%s' OR %s IS NULL)", workflows.SearchAttrMerchant, workflows.DefaultMerchant, workflows.SearchAttrMerchant))
+	default:
+		q = append(q, fmt.Sprintf("%s = '%s'", workflows.SearchAttrMerchant, escape(f.Merchant)))
 	}
 	now := f.Now
 	if now.IsZero() {
@@ -359,6 +371,7 @@ func (f Filter) Query() string {
 type Summary struct {
 	WorkflowID string    `json:"workflowId"`
 	PaymentID  string    `json:"paymentId"`
+	Merchant   string    `json:"merchant"`
 	OrderID    string    `json:"orderId,omitempty"`
 	State      string    `json:"state"`
 	Deadline   time.Time `json:"deadline,omitzero"`
@@ -386,6 +399,7 @@ func (c Client) List(ctx context.Context, f Filter) ([]Summary, error) {
 			s := Summary{
 				WorkflowID: e.GetExecution().GetWorkflowId(),
 				PaymentID:  sa.str(workflows.SearchAttrPaymentID),
+				Merchant:   workflows.MerchantName(sa.str(workflows.SearchAttrMerchant)),
 				OrderID:    sa.str(workflows.SearchAttrOrderID),
 				State:      sa.str(workflows.SearchAttrStatus),
 				Deadline:   sa.time(workflows.SearchAttrDeadline),

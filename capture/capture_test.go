@@ -191,7 +191,7 @@ func TestCensus(t *testing.T) {
 		c, err = e.cc.Census(ctx, time.Now(), 24*time.Hour)
 		return err == nil && c.Running == 2 && c.Unknown == 2
 	})
-	if c.NearDeadline != 1 || c.AtRisk["USD"].String() != "1075" || c.AtRiskNearDeadline["USD"].String() != "1050" {
+	if c.NearDeadline != 1 || c.AtRisk[capture.Pot{Merchant: workflows.DefaultMerchant, Currency: "USD"}].String() != "1075" || c.AtRiskNearDeadline[capture.Pot{Merchant: workflows.DefaultMerchant, Currency: "USD"}].String() != "1050" {
 		t.Errorf("census %+v (at risk %v, near %v)", c, c.AtRisk, c.AtRiskNearDeadline)
 	}
 }

@@ -23,12 +23,19 @@ type Census struct {
 	Unknown int
 	// NearDeadline counts running captures whose deadline is within Window.
 	NearDeadline int
-	// AtRisk sums the amounts of running captures by currency, in minor units.
-	AtRisk map[string]*big.Int
+	// AtRisk sums the amounts of running captures by merchant account and currency, in minor
+	// units.
+	AtRisk map[Pot]*big.Int
 	// AtRiskNearDeadline sums the amounts of those within Window of their deadline.
-	AtRiskNearDeadline map[string]*big.Int
+	AtRiskNearDeadline map[Pot]*big.Int
 	// Window is the deadline window used (24 h by default).
 	Window time.Duration
+}
+
+// Pot is where an amount at risk sits: a merchant account and a currency.
+type Pot struct {
+	Merchant string
+	Currency string
 }
 
 // Census lists the running captures (one visibility listing, paged) and adds up where they
@@ -37,7 +44,7 @@ func (c Client) Census(ctx context.Context, now time.Time, window time.Duration)
 	if window <= 0 {
 		window = 24 * time.Hour
 	}
-	out := Census{Window: window, AtRisk: map[string]*big.Int{}, AtRiskNearDeadline: map[string]*big.Int{}}
+	out := Census{Window: window, AtRisk: map[Pot]*big.Int{}, AtRiskNearDeadline: map[Pot]*big.Int{}}
 	q := Filter{OpenOnly: true}.Query()
 	var token []byte
 	for {
@@ -60,9 +67,10 @@ func (c Client) Census(ctx context.Context, now time.Time, window time.Duration)
 			if !ok {
 				continue
 			}
-			add(out.AtRisk, amt)
+			merchant := workflows.MerchantName(sa.str(workflows.SearchAttrMerchant))
+			add(out.AtRisk, merchant, amt)
 			if near {
-				add(out.AtRiskNearDeadline, amt)
+				add(out.AtRiskNearDeadline, merchant, amt)
 			}
 		}
 		token = resp.GetNextPageToken()
@@ -90,13 +98,14 @@ func memoAmount(fields map[string]*commonpb.Payload) (alipay.Amount, bool) {
 	return a, err == nil
 }
 
-func add(m map[string]*big.Int, a alipay.Amount) {
+func add(m map[Pot]*big.Int, merchant string, a alipay.Amount) {
 	v, ok := new(big.Int).SetString(a.Value, 10)
 	if !ok {
 		return
 	}
-	if m[a.Currency] == nil {
-		m[a.Currency] = new(big.Int)
+	k := Pot{Merchant: merchant, Currency: a.Currency}
+	if m[k] == nil {
+		m[k] = new(big.Int)
 	}
-	m[a.Currency].Add(m[a.Currency], v)
+	m[k].Add(m[k], v)
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/capturekit/alipay-capture/alipay/alipaytest"
 	"github.com/capturekit/alipay-capture/capture"
+	"github.com/capturekit/alipay-capture/internal/stack"
 	"github.com/capturekit/alipay-capture/internal/temporaltest"
 	"github.com/capturekit/alipay-capture/workflows"
 )
@@ -61,7 +62,7 @@ func censusAndList(t *testing.T, s *system) {
 		c, err = s.cc.Census(ctx, time.Now(), 24*time.Hour)
 		return err == nil && c.Running == 2 && c.Unknown == 2
 	})
-	if c.NearDeadline != 1 || c.AtRisk["USD"].String() != "2000" || c.AtRiskNearDeadline["USD"].String() != "1000" {
+	if c.NearDeadline != 1 || c.AtRisk[capture.Pot{Merchant: workflows.DefaultMerchant, Currency: "USD"}].String() != "2000" || c.AtRiskNearDeadline[capture.Pot{Merchant: workflows.DefaultMerchant, Currency: "USD"}].String() != "1000" {
 		t.Errorf("census %+v (at risk %v, near %v)", c, c.AtRisk, c.AtRiskNearDeadline)
 	}
 	ids := func(f capture.Filter) []string {
@@ -84,6 +85,12 @@ func censusAndList(t *testing.T, s *system) {
 	}
 	if got := ids(capture.Filter{DeadlineWithin: 24 * time.Hour, OpenOnly: true}); !slices.Equal(got, []string{near}) {
 		t.Errorf("list open with the deadline within 24h: %v, want [%s]", got, near)
+	}
+	if got := ids(capture.Filter{Merchant: workflows.DefaultMerchant, State: workflows.StateUnknown}); !slices.Equal(got, both) {
+		t.Errorf("list the default account's UNKNOWN captures: %v, want %v", got, both)
+	}
+	if got := ids(capture.Filter{Merchant: stack.SecondMerchant, State: workflows.StateUnknown}); len(got) != 0 {
+		t.Errorf("list the second account's UNKNOWN captures: %v, want none", got)
 	}
 	for _, pid := range both {
 		if err := s.Resolve(ctx, pid, "S", ""); err != nil {

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/capturekit/alipay-capture/alipay"
@@ -30,7 +31,7 @@ const (
 )
 
 func main() {
-	lifecycle.Main("simulator", "Runs a local Antom (never a real one). Keys in SIM_KEY_DIR: "+merchantPrivateFile+" and "+antomPublicFile+" (give the worker the merchant private key and the Antom public key), "+antomPrivateFile+", "+merchantPublicFile+".", &config.Simulator{}, run)
+	lifecycle.Main("simulator", "Runs a local Antom (never a real one). Keys in SIM_KEY_DIR: "+merchantPrivateFile+" and "+antomPublicFile+" (give the worker the merchant private key and the Antom public key), "+antomPrivateFile+", "+merchantPublicFile+"; the keys of each account of SIM_ACCOUNTS in SIM_KEY_DIR/<Client-Id>/.", &config.Simulator{}, run)
 }
 
 func run(log *slog.Logger) error {
@@ -44,18 +45,26 @@ func run(log *slog.Logger) error {
 	if r := cfg.NotifyDropRate + cfg.NotifyDelayRate; cfg.NotifyDropRate < 0 || cfg.NotifyDelayRate < 0 || r > 1 {
 		return fmt.Errorf("SIM_NOTIFY_DROP_RATE (%v) and SIM_NOTIFY_DELAY_RATE (%v) must be fractions adding up to at most 1", cfg.NotifyDropRate, cfg.NotifyDelayRate)
 	}
-	antomKey, err := loadOrCreateKey(filepath.Join(cfg.KeyDir, antomPrivateFile), filepath.Join(cfg.KeyDir, antomPublicFile))
+	first, err := loadAccount(cfg.ClientID, cfg.KeyDir)
 	if err != nil {
-		return fmt.Errorf("SIM_KEY_DIR: Antom key: %w", err)
+		return err
 	}
-	merchantKey, err := loadOrCreateKey(filepath.Join(cfg.KeyDir, merchantPrivateFile), filepath.Join(cfg.KeyDir, merchantPublicFile))
-	if err != nil {
-		return fmt.Errorf("SIM_KEY_DIR: merchant key: %w", err)
+	var more []alipaytest.Account
+	for _, id := range cfg.Accounts {
+		if id == "" || id == cfg.ClientID || strings.ContainsAny(id, `/\.`) {
+			return fmt.Errorf("SIM_ACCOUNTS: Client-Id %q is empty, repeats SIM_CLIENT_ID, or holds '/', '\\' or '.'", id)
+		}
+		a, err := loadAccount(id, filepath.Join(cfg.KeyDir, id))
+		if err != nil {
+			return err
+		}
+		more = append(more, a)
 	}
 	sim, err := alipaytest.New(alipaytest.Config{
-		ClientID:          cfg.ClientID,
-		MerchantPublicKey: &merchantKey.PublicKey,
-		AntomPrivateKey:   antomKey,
+		ClientID:          first.ClientID,
+		MerchantPublicKey: first.MerchantPublicKey,
+		AntomPrivateKey:   first.AntomPrivateKey,
+		Accounts:          more,
 		NotifyURL:         cfg.NotifyURL,
 		TimeScale:         cfg.TimeScale,
 		Logger:            log,
@@ -67,8 +76,21 @@ func run(log *slog.Logger) error {
 	srv := &http.Server{Addr: cfg.Listen, Handler: sim, ReadHeaderTimeout: 10 * time.Second}
 	defer sim.Close()
 	return lifecycle.Serve(srv, func() {
-		log.Info("Antom simulator listening", "addr", cfg.Listen, "clientId", cfg.ClientID, "keyDir", cfg.KeyDir, "notifyUrl", cfg.NotifyURL, "timeScale", cfg.TimeScale)
+		log.Info("Antom simulator listening", "addr", cfg.Listen, "clientId", cfg.ClientID, "moreAccounts", cfg.Accounts, "keyDir", cfg.KeyDir, "notifyUrl", cfg.NotifyURL, "timeScale", cfg.TimeScale)
 	})
+}
+
+// loadAccount reads the key pairs of the account clientID from dir, creating what is missing.
+func loadAccount(clientID, dir string) (alipaytest.Account, error) {
+	antomKey, err := loadOrCreateKey(filepath.Join(dir, antomPrivateFile), filepath.Join(dir, antomPublicFile))
+	if err != nil {
+		return alipaytest.Account{}, fmt.Errorf("SIM_KEY_DIR: Antom key of %s: %w", clientID, err)
+	}
+	merchantKey, err := loadOrCreateKey(filepath.Join(dir, merchantPrivateFile), filepath.Join(dir, merchantPublicFile))
+	if err != nil {
+		return alipaytest.Account{}, fmt.Errorf("SIM_KEY_DIR: merchant key of %s: %w", clientID, err)
+	}
+	return alipaytest.Account{ClientID: clientID, MerchantPublicKey: &merchantKey.PublicKey, AntomPrivateKey: antomKey}, nil
 }
 
 // loadOrCreateKey reads a PEM private key from privPath, or generates one and writes it and its

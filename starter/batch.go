@@ -25,7 +25,7 @@ type batchResult struct {
 func (c *cli) batch(ctx context.Context, args []string) int {
 	fs := c.flags("batch", "[--format csv|jsonl] [--concurrency N] < FILE",
 		"starter batch --format csv --concurrency 16 < shipped.csv")
-	format := fs.String("format", "csv", "csv (header: payment_id,amount,currency[,order_id,authorized_at,auth_expires_at,capture_at,key,authorized_amount,partial,last]) or jsonl ({\"paymentId\",\"amount\",\"currency\",...} per line)")
+	format := fs.String("format", "csv", "csv (header: payment_id,amount,currency[,merchant,order_id,authorized_at,auth_expires_at,capture_at,key,authorized_amount,partial,last]) or jsonl ({\"paymentId\",\"amount\",\"currency\",...} per line)")
 	concurrency := fs.Int("concurrency", 8, "starts in flight at once")
 	if code, done := parse(fs, args); done {
 		return code
@@ -110,6 +110,7 @@ type row struct {
 
 var csvColumns = map[string]func(*shipment, string){
 	"payment_id":        func(s *shipment, v string) { s.PaymentID = v },
+	"merchant":          func(s *shipment, v string) { s.Merchant = v },
 	"amount":            func(s *shipment, v string) { s.Amount = v },
 	"currency":          func(s *shipment, v string) { s.Currency = v },
 	"order_id":          func(s *shipment, v string) { s.OrderID = v },

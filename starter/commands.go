@@ -70,6 +70,7 @@ func (c *cli) capture(ctx context.Context, args []string) int {
 // authorizationFlags registers the flags that name an authorization, for capture and authorize.
 func (s *shipment) authorizationFlags(fs *flag.FlagSet, amountHelp string) {
 	fs.StringVar(&s.PaymentID, "payment-id", "", "Antom paymentId of the authorization (required)")
+	fs.StringVar(&s.Merchant, "merchant", "", "merchant account of the payment, as named in the workers' registry (default \"default\": ALIPAY_CLIENT_ID's)")
 	fs.StringVar(&s.Amount, "amount", "", amountHelp)
 	fs.StringVar(&s.Currency, "currency", "", "ISO 4217 currency code, e.g. USD (required)")
 	fs.StringVar(&s.OrderID, "order-id", "", "your order id, for search")
@@ -181,18 +182,22 @@ func (c *cli) onePaymentID(fs *flag.FlagSet) (code int, ok bool) {
 }
 
 func (c *cli) list(ctx context.Context, args []string) int {
-	fs := c.flags("list", "[--status STATE] [--overdue] [--expiring] [--deadline-within DURATION] [--open] [--limit N]", "starter list --status UNKNOWN --deadline-within 24h")
+	fs := c.flags("list", "[--status STATE] [--merchant NAME] [--overdue] [--expiring] [--deadline-within DURATION] [--open] [--limit N]", "starter list --status UNKNOWN --deadline-within 24h")
 	state := fs.String("status", "", "PENDING, PARTIALLY_CAPTURED, CAPTURING, CAPTURED, FAILED, UNKNOWN, EXPIRED, CANCELLED, UNRESOLVED, or CONTRADICTION (reconciliations of late results)")
 	within := fs.Duration("deadline-within", 0, "only captures whose deadline falls within this duration from now, e.g. 24h")
 	overdue := fs.Bool("overdue", false, "only captures whose deadline has passed (with --status UNKNOWN: waiting for Antom past the deadline)")
 	open := fs.Bool("open", false, "only running captures")
 	expiring := fs.Bool("expiring", false, "only authorizations waiting with part uncaptured (PENDING, PARTIALLY_CAPTURED) within 48 h of their deadline")
 	limit := fs.Int("limit", 100, "at most this many")
+	merchant := fs.String("merchant", "", "only captures of this merchant account (\"default\" includes captures started without one)")
 	if code, done := parse(fs, args); done {
 		return code
 	}
 	if fs.NArg() > 0 {
 		return c.fail(exitUsage, "list: unexpected argument %q", fs.Arg(0))
+	}
+	if err := workflows.ValidateMerchant(*merchant); err != nil {
+		return c.fail(exitUsage, "list: --merchant: %v", err)
 	}
 	st := workflows.State(*state)
 	switch st {
@@ -209,7 +214,7 @@ func (c *cli) list(ctx context.Context, args []string) int {
 		return code
 	}
 	defer closeFn()
-	f := capture.Filter{State: st, DeadlineWithin: *within, Overdue: *overdue, OpenOnly: *open, Limit: *limit}
+	f := capture.Filter{State: st, Merchant: *merchant, DeadlineWithin: *within, Overdue: *overdue, OpenOnly: *open, Limit: *limit}
 	if *expiring {
 		f.Expiring = 48 * time.Hour
 	}

@@ -192,7 +192,8 @@ func (c *cli) printJSON(v any) {
 // shipment is one capture to start, as typed by people or read from a batch file.
 type shipment struct {
 	PaymentID     string `json:"paymentId"`
-	Amount        string `json:"amount"` // decimal, e.g. "25.00"
+	Merchant      string `json:"merchant,omitempty"` // the merchant account; default "default"
+	Amount        string `json:"amount"`             // decimal, e.g. "25.00"
 	Currency      string `json:"currency"`
 	OrderID       string `json:"orderId,omitempty"`
 	AuthorizedAt  string `json:"authorizedAt,omitempty"`
@@ -208,9 +209,13 @@ type shipment struct {
 
 // input converts a shipment to the workflow input, saying which field is wrong.
 func (s shipment) input() (workflows.CaptureInput, error) {
-	in := workflows.CaptureInput{PaymentID: strings.TrimSpace(s.PaymentID), OrderID: strings.TrimSpace(s.OrderID), Attempt: s.Attempt}
+	in := workflows.CaptureInput{PaymentID: strings.TrimSpace(s.PaymentID), Merchant: strings.TrimSpace(s.Merchant),
+		OrderID: strings.TrimSpace(s.OrderID), Attempt: s.Attempt}
 	if in.PaymentID == "" {
 		return in, errors.New("payment id is required")
+	}
+	if err := workflows.ValidateMerchant(in.Merchant); err != nil {
+		return in, err
 	}
 	if s.Amount == "" || s.Currency == "" {
 		return in, errors.New("amount and currency are required (e.g. 25.00 USD)")

@@ -36,12 +36,15 @@ func run(log *slog.Logger) error {
 	if !strings.HasPrefix(s.Path, "/") {
 		return fmt.Errorf("WEBHOOK_PATH %q must start with /", s.Path)
 	}
-	if err := s.Alipay.RequireClientID(); err != nil {
-		return err
-	}
-	antomKeys, err := s.Alipay.AntomKeys()
+	merchants, err := s.Alipay.Merchants(false)
 	if err != nil {
 		return err
+	}
+	verifiers := make(alipay.NotificationVerifiers, 0, len(merchants))
+	names := make([]string, 0, len(merchants))
+	for _, m := range merchants {
+		verifiers = append(verifiers, m.Verifier())
+		names = append(names, m.Name)
 	}
 	reg, err := metrics.New(log)
 	if err != nil {
@@ -70,7 +73,7 @@ func run(log *slog.Logger) error {
 		log.Warn("could not check the Temporal namespace at start; notifications get 503 until Temporal answers", "err", err)
 	}
 	h := &receiver.Handler{
-		Verifier:   alipay.NotificationVerifier{ClientID: s.Alipay.ClientID, AntomPublicKey: antomKeys[0], AntomPublicKeys: antomKeys[1:]},
+		Verifier:   verifiers,
 		Path:       s.Path,
 		Temporal:   tc,
 		ForwardURL: s.ForwardURL,
@@ -92,7 +95,7 @@ func run(log *slog.Logger) error {
 		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
 	}
 	err = lifecycle.Serve(srv, func() {
-		log.Info("webhook listening", "addr", s.Listen, "path", s.Path, "temporal", s.Temporal.Address, "namespace", s.Temporal.Namespace, "forward", s.ForwardURL != "")
+		log.Info("webhook listening", "addr", s.Listen, "path", s.Path, "temporal", s.Temporal.Address, "namespace", s.Temporal.Namespace, "merchants", names, "forward", s.ForwardURL != "")
 	})
 	if err != nil {
 		return fmt.Errorf("WEBHOOK_LISTEN %q: %w", s.Listen, err)

@@ -32,9 +32,19 @@ func run(log *slog.Logger) error {
 	if err := config.Load(&s); err != nil {
 		return err
 	}
-	antom, err := s.Alipay.Client()
+	merchants, err := s.Alipay.Merchants(true)
 	if err != nil {
 		return err
+	}
+	acts := &activities.Activities{Merchants: map[string]activities.Antom{}}
+	accounts := make([]string, 0, len(merchants))
+	for _, m := range merchants {
+		c, err := m.Client()
+		if err != nil {
+			return err
+		}
+		acts.Merchants[m.Name] = c
+		accounts = append(accounts, fmt.Sprintf("%s=%s@%s", m.Name, m.ClientID, m.BaseURL))
 	}
 	reg, err := metrics.New(log)
 	if err != nil {
@@ -83,9 +93,9 @@ func run(log *slog.Logger) error {
 		MaxConcurrentActivityTaskPollers:       s.Pollers,
 	})
 	workflows.Register(w)
-	w.RegisterActivity(&activities.Activities{Antom: antom})
+	w.RegisterActivity(acts)
 	log.Info("worker started", "temporal", s.Temporal.Address, "namespace", s.Temporal.Namespace,
-		"taskQueue", s.TaskQueue, "antom", s.Alipay.BaseURL, "clientId", s.Alipay.ClientID, "metrics", s.MetricsListen)
+		"taskQueue", s.TaskQueue, "merchants", accounts, "metrics", s.MetricsListen)
 	if err := w.Run(worker.InterruptCh()); err != nil {
 		return err
 	}

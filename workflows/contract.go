@@ -41,7 +41,15 @@ const (
 	SearchAttrStatus    = "CaptureStatus"
 	SearchAttrOrderID   = "OrderId"
 	SearchAttrDeadline  = "CaptureDeadline"
+	// SearchAttrMerchant names the Antom merchant account of the capture (CaptureInput.Merchant).
+	// capture.Client always sets it; a workflow started otherwise writes it when its input names
+	// an account, so a capture without it belongs to DefaultMerchant.
+	SearchAttrMerchant = "AlipayMerchant"
 )
+
+// DefaultMerchant is the merchant account of a capture whose input names none: the account of
+// the single-account variables (ALIPAY_CLIENT_ID, …).
+const DefaultMerchant = "default"
 
 // Metrics the workflow emits through the worker's metrics handler (the exporter adds "_seconds"
 // to the timer).
@@ -68,6 +76,7 @@ var (
 	AttrStatus    = temporal.NewSearchAttributeKeyKeyword(SearchAttrStatus)
 	AttrOrderID   = temporal.NewSearchAttributeKeyKeyword(SearchAttrOrderID)
 	AttrDeadline  = temporal.NewSearchAttributeKeyTime(SearchAttrDeadline)
+	AttrMerchant  = temporal.NewSearchAttributeKeyKeyword(SearchAttrMerchant)
 )
 
 // Activity names, as registered from activities.Activities.
@@ -187,6 +196,10 @@ func CaptureRequestID(paymentID string, attempt int) string {
 type CaptureInput struct {
 	// PaymentID is Antom's paymentId of the authorization (required, ≤ 64 characters).
 	PaymentID string `json:"paymentId"`
+	// Merchant names the Antom merchant account (in the worker's merchant registry) that
+	// authorized the payment; empty means DefaultMerchant. Antom assigns paymentIds across all
+	// accounts, so the workflow id stays WorkflowID(PaymentID).
+	Merchant string `json:"merchant,omitempty"`
 	// Amount to capture, in minor units (required): the full authorized amount for one-time payments.
 	Amount alipay.Amount `json:"amount"`
 	// OrderID is the merchant's order, for search and display (optional).
@@ -230,6 +243,29 @@ func (in CaptureInput) Authorized() alipay.Amount {
 	return in.AuthorizedAmount
 }
 
+// MerchantName returns name, or DefaultMerchant for "".
+func MerchantName(name string) string {
+	if name == "" {
+		return DefaultMerchant
+	}
+	return name
+}
+
+// ValidateMerchant reports a merchant name that cannot be an account's name: one to 64 letters,
+// digits, '.', '_' or '-' (it labels metrics and search attributes). "" stands for
+// DefaultMerchant.
+func ValidateMerchant(name string) error {
+	if len(name) > 64 {
+		return fmt.Errorf("merchant %.64q… is longer than 64 characters", name)
+	}
+	for _, c := range name {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return fmt.Errorf("merchant %q: use letters, digits, '.', '_' and '-' only", name)
+		}
+	}
+	return nil
+}
+
 // CaptureRequest is the argument of the capture Update: one capture of (part of) the
 // authorization.
 type CaptureRequest struct {
@@ -239,6 +275,9 @@ type CaptureRequest struct {
 	// Key is the caller's idempotency key, e.g. the shipment id: the same key again returns the
 	// same capture and never sends a second one.
 	Key string `json:"key"`
+	// Merchant, when set, is the account the caller believes owns the payment; a capture
+	// workflow of another account refuses the request (ErrTypeCaptureConflict).
+	Merchant string `json:"merchant,omitempty"`
 }
 
 // CaptureReply answers a capture request.
@@ -282,6 +321,9 @@ func (in CaptureInput) Validate() error {
 	case len(in.OrderID) > 256:
 		return fmt.Errorf("orderId is longer than 256 characters")
 	}
+	if err := ValidateMerchant(in.Merchant); err != nil {
+		return err
+	}
 	if err := in.Amount.Validate(); err != nil {
 		return fmt.Errorf("amount: %w", err)
 	}
@@ -305,6 +347,7 @@ func (in CaptureInput) Validate() error {
 type Status struct {
 	State            State         `json:"state"`
 	PaymentID        string        `json:"paymentId"`
+	Merchant         string        `json:"merchant,omitempty"`
 	OrderID          string        `json:"orderId,omitempty"`
 	CaptureRequestID string        `json:"captureRequestId,omitempty"`
 	CaptureID        string        `json:"captureId,omitempty"`
@@ -351,7 +394,9 @@ type Result = Status
 
 // CaptureActivityInput is the input of the Capture activity.
 type CaptureActivityInput struct {
-	Request alipay.CaptureRequest `json:"request"`
+	// Merchant is the account whose client sends the request ("" for DefaultMerchant).
+	Merchant string                `json:"merchant,omitempty"`
+	Request  alipay.CaptureRequest `json:"request"`
 	// NotAfter is the cut-off: the activity refuses to send at or after it, whatever the
 	// workflow's timers say, so that clock skew can never send a capture past the deadline.
 	NotAfter time.Time `json:"notAfter"`
@@ -367,6 +412,7 @@ type CaptureActivityResult struct {
 
 // InquiryActivityInput asks for a payment and, if set, the capture with CaptureRequestID.
 type InquiryActivityInput struct {
+	Merchant         string `json:"merchant,omitempty"` // the account asked ("" for DefaultMerchant)
 	PaymentID        string `json:"paymentId"`
 	CaptureRequestID string `json:"captureRequestId,omitempty"`
 }
@@ -389,6 +435,7 @@ type InquiryActivityResult struct {
 
 // CancelActivityInput asks Antom to void the payment's authorization.
 type CancelActivityInput struct {
+	Merchant  string `json:"merchant,omitempty"` // the account asked ("" for DefaultMerchant)
 	PaymentID string `json:"paymentId"`
 }
 

@@ -322,6 +322,9 @@ func (r *run) validateCapture(ctx workflow.Context, req CaptureRequest) error {
 	if req.Key == "" || len(req.Key) > 256 {
 		return conflict("key: give an idempotency key of 1 to 256 characters, e.g. the shipment id")
 	}
+	if req.Merchant != "" && req.Merchant != r.st.Merchant {
+		return conflict("payment %s is captured by merchant account %q, not %q", r.in.PaymentID, r.st.Merchant, req.Merchant)
+	}
 	if i, seen := r.auth.byKey[req.Key]; seen {
 		if prev := r.auth.captures[i].rec; prev.Amount != req.Amount {
 			return conflict("payment %s is already being captured for %s, not %s (key %q)", r.in.PaymentID, prev.Amount, req.Amount, req.Key)

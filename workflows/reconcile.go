@@ -29,6 +29,8 @@ func ReconcileWorkflowID(paymentID, captureRequestID, resultStatus string) strin
 
 // ReconcileInput is a notification whose result contradicts a closed capture (DESIGN §2, rule 7).
 type ReconcileInput struct {
+	// Merchant is the account whose Client-Id the notification came for ("" for DefaultMerchant).
+	Merchant     string                     `json:"merchant,omitempty"`
 	Notification alipay.CaptureNotification `json:"notification"`
 	// ClosedState and ClosedRunID describe the capture workflow the notification contradicts.
 	ClosedState State  `json:"closedState"`
@@ -66,7 +68,7 @@ func ReconcileWorkflow(ctx workflow.Context, in ReconcileInput) (*ReconcileResul
 	})
 	res := &ReconcileResult{ReconcileInput: in}
 	var inq InquiryActivityResult
-	err := workflow.ExecuteActivity(ctx, ActivityInquiryPayment, InquiryActivityInput{PaymentID: n.PaymentID, CaptureRequestID: n.CaptureRequestID}).Get(ctx, &inq)
+	err := workflow.ExecuteActivity(ctx, ActivityInquiryPayment, InquiryActivityInput{Merchant: in.Merchant, PaymentID: n.PaymentID, CaptureRequestID: n.CaptureRequestID}).Get(ctx, &inq)
 	if err != nil {
 		res.Verdict = "inquiryPayment gave no answer within a day: check the payment with Antom by hand"
 		return nil, temporal.NewNonRetryableApplicationError(res.Verdict+": "+err.Error(), ErrTypeContradictionConfirmed, err, res)

@@ -35,7 +35,7 @@ func (r *run) sendCapture(ctx workflow.Context) (resolved bool, err error) {
 		CaptureAmount:    r.in.Amount,
 		IsLastCapture:    r.in.IsLastCapture,
 	}
-	fut := workflow.ExecuteActivity(callCtx, ActivityCapture, CaptureActivityInput{Request: req, NotAfter: r.cutoff})
+	fut := workflow.ExecuteActivity(callCtx, ActivityCapture, CaptureActivityInput{Merchant: r.in.Merchant, Request: req, NotAfter: r.cutoff})
 
 	var (
 		res      CaptureActivityResult

@@ -24,14 +24,15 @@ import (
 // sent at or after the deadline minus the policy's margin. A capture still in process at the
 // deadline stays UNKNOWN (overdue) and closes UNRESOLVED only after policy.resolveWithin.
 func CaptureWorkflow(ctx workflow.Context, in CaptureInput) (*Result, error) {
+	merchant := MerchantName(in.Merchant)
 	r := &run{
 		v:             workflow.GetVersion(ctx, changeMoneyTruth, versionLegacy, currentVersion),
 		in:            in,
-		log:           workflow.GetLogger(ctx),
-		metrics:       workflow.GetMetricsHandler(ctx),
+		log:           log.With(workflow.GetLogger(ctx), "merchant", merchant),
+		metrics:       workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"merchant": merchant}),
 		notifications: workflow.GetSignalChannel(ctx, SignalNotifyCapture),
 	}
-	r.st = Status{State: StatePending, PaymentID: in.PaymentID, OrderID: in.OrderID, Amount: in.Amount}
+	r.st = Status{State: StatePending, PaymentID: in.PaymentID, Merchant: merchant, OrderID: in.OrderID, Amount: in.Amount}
 	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (Status, error) { return r.st, nil }); err != nil {
 		return nil, err
 	}
@@ -256,6 +257,10 @@ func (r *run) upsertVisibility(ctx workflow.Context) error {
 		if missing(r.in.OrderID, AttrOrderID) {
 			updates = append(updates, AttrOrderID.ValueSet(r.in.OrderID))
 		}
+		if r.in.Merchant != "" && !r.in.StartedVisible {
+			// Decided from the input alone; capture.Client sets it at start.
+			updates = append(updates, AttrMerchant.ValueSet(r.in.Merchant))
+		}
 	}
 	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
 		return err
@@ -341,7 +346,7 @@ func (r *run) cancel(ctx workflow.Context) error {
 	}
 	var res alipay.Result
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), ActivityCancel,
-		CancelActivityInput{PaymentID: r.in.PaymentID}).Get(ctx, &res)
+		CancelActivityInput{Merchant: r.in.Merchant, PaymentID: r.in.PaymentID}).Get(ctx, &res)
 	if err != nil {
 		var appErr *temporal.ApplicationError
 		if errors.As(err, &appErr) {

@@ -15,7 +15,7 @@ import (
 //	GET  /admin/payments                  every payment in the ledger
 //	GET  /admin/payments/{id}             one payment: captures, counts, notifications
 //	POST /admin/payments/{id}/resolve     end an in-process capture: {"status":"S"} or {"status":"F","code":"..."}
-//	GET  /admin/public-key                Antom's public key (PEM) for the merchant's configuration
+//	GET  /admin/public-key[?clientId=…]   Antom's public key (PEM) of the first account, or of clientId's
 //	GET  /healthz                         liveness
 func (s *Simulator) adminRoutes() {
 	s.mux.HandleFunc("POST /admin/payments", func(w http.ResponseWriter, r *http.Request) {
@@ -63,8 +63,15 @@ func (s *Simulator) adminRoutes() {
 		}
 	})
 	s.mux.HandleFunc("GET /admin/public-key", func(w http.ResponseWriter, r *http.Request) {
+		acct := s.primary
+		if id := r.URL.Query().Get("clientId"); id != "" {
+			if acct = s.accounts[id]; acct == nil {
+				writeJSON(w, http.StatusNotFound, adminError{"no merchant account with this Client-Id"})
+				return
+			}
+		}
 		w.Header().Set("Content-Type", "application/x-pem-file")
-		_, _ = w.Write(alipay.PublicKeyPEM(s.AntomPublicKey()))
+		_, _ = w.Write(alipay.PublicKeyPEM(&acct.AntomPrivateKey.PublicKey))
 	})
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, "ok\n")

@@ -43,9 +43,13 @@ func (s *Simulator) signed(h apiHandler) http.Handler {
 			return
 		}
 		clientID := r.Header.Get("Client-Id")
+		acct, known := s.accounts[clientID]
+		if !known {
+			acct = s.primary // verifies and signs the KEY_NOT_FOUND answer
+		}
 		sigHeader, err := alipay.ParseSignatureHeader(r.Header.Get("Signature"))
 		if err == nil {
-			err = alipay.Verify(s.merchantKey, alipay.Message{
+			err = alipay.Verify(acct.MerchantPublicKey, alipay.Message{
 				Method: r.Method, Path: r.URL.Path, ClientID: clientID, Time: r.Header.Get("Request-Time"), Body: body,
 			}, sigHeader.Signature)
 		}
@@ -55,7 +59,7 @@ func (s *Simulator) signed(h apiHandler) http.Handler {
 			return
 		}
 		status, resp := http.StatusOK, any(nil)
-		if clientID != s.clientID {
+		if !known {
 			resp = failure(alipay.CodeKeyNotFound, "unknown Client-Id")
 		} else {
 			status, resp = h(r, body)
@@ -73,7 +77,7 @@ func (s *Simulator) signed(h apiHandler) http.Handler {
 		}
 		out, _ := json.Marshal(resp)
 		respTime := time.Now().Format(time.RFC3339)
-		sig, err := alipay.Sign(s.antomKey, alipay.Message{Method: r.Method, Path: r.URL.Path, ClientID: clientID, Time: respTime, Body: out})
+		sig, err := alipay.Sign(acct.AntomPrivateKey, alipay.Message{Method: r.Method, Path: r.URL.Path, ClientID: clientID, Time: respTime, Body: out})
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
@@ -85,6 +89,16 @@ func (s *Simulator) signed(h apiHandler) http.Handler {
 		w.WriteHeader(status)
 		_, _ = w.Write(out)
 	})
+}
+
+// paymentOf returns the payment with id if it belongs to the account of the request's Client-Id:
+// an account never sees another's payments. s.mu is held.
+func (s *Simulator) paymentOf(r *http.Request, id string) (*payment, bool) {
+	p, ok := s.payments[id]
+	if !ok || p.ClientID != r.Header.Get("Client-Id") {
+		return nil, false
+	}
+	return p, true
 }
 
 // unsigned is a response the simulator sends without Antom's signature headers.
@@ -119,7 +133,7 @@ func (s *Simulator) capture(r *http.Request, body []byte) (int, any) {
 	now := time.Now()
 
 	s.mu.Lock()
-	p, ok := s.payments[req.PaymentID]
+	p, ok := s.paymentOf(r, req.PaymentID)
 	if !ok {
 		s.mu.Unlock()
 		return http.StatusOK, failure(alipay.CodeAuthNotFound, "no authorization with this paymentId")
@@ -269,7 +283,7 @@ func (s *Simulator) inquiry(r *http.Request, body []byte) (int, any) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p, ok := s.payments[req.PaymentID]
+	p, ok := s.paymentOf(r, req.PaymentID)
 	if !ok {
 		return http.StatusOK, failure(alipay.CodeOrderNotExist, "no payment with this paymentId")
 	}
@@ -309,7 +323,7 @@ func (s *Simulator) cancelPayment(r *http.Request, body []byte) (int, any) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p, ok := s.payments[req.PaymentID]
+	p, ok := s.paymentOf(r, req.PaymentID)
 	if !ok {
 		return http.StatusOK, failure(alipay.CodeOrderNotExist, "no payment with this paymentId")
 	}

@@ -27,6 +27,7 @@ const (
 // Authorization asks the simulator for a manual-capture authorization to capture against.
 type Authorization struct {
 	PaymentID      string        `json:"paymentId,omitempty"` // generated when empty
+	ClientID       string        `json:"clientId,omitempty"`  // the merchant account; default the first (Config.ClientID)
 	Amount         alipay.Amount `json:"amount"`
 	AuthorizedAt   time.Time     `json:"authorizedAt,omitzero"`   // default now
 	AuthExpiryTime time.Time     `json:"authExpiryTime,omitzero"` // default AuthorizedAt + scaled 7 days
@@ -44,6 +45,7 @@ type Authorization struct {
 // Payment is a snapshot of one authorization in the ledger.
 type Payment struct {
 	PaymentID      string        `json:"paymentId"`
+	ClientID       string        `json:"clientId"` // the merchant account
 	Amount         alipay.Amount `json:"amount"`
 	AuthorizedAt   time.Time     `json:"authorizedAt"`
 	AuthExpiryTime time.Time     `json:"authExpiryTime"`
@@ -133,12 +135,20 @@ func (s *Simulator) Authorize(a Authorization) (Payment, error) {
 	if a.AuthExpiryTime.IsZero() {
 		a.AuthExpiryTime = a.AuthorizedAt.Add(s.scaled(AuthorizationWindow))
 	}
+	if a.ClientID == "" {
+		a.ClientID = s.primary.ClientID
+	}
+	acct, ok := s.accounts[a.ClientID]
+	if !ok {
+		return Payment{}, fmt.Errorf("alipaytest: no merchant account with Client-Id %q", a.ClientID)
+	}
 	if a.NotifyURL == "" {
-		a.NotifyURL = s.notifyURL
+		a.NotifyURL = acct.NotifyURL
 	}
 	p := &payment{
 		Payment: Payment{
 			PaymentID:      a.PaymentID,
+			ClientID:       a.ClientID,
 			Amount:         a.Amount,
 			AuthorizedAt:   a.AuthorizedAt.UTC().Truncate(time.Second),
 			AuthExpiryTime: a.AuthExpiryTime.UTC().Truncate(time.Second),

@@ -35,7 +35,7 @@ func (s *Simulator) notifyLocked(p *payment, c Capture) {
 	for copyNo := 0; copyNo <= p.Scenario.DuplicateNotifications; copyNo++ {
 		p.Notifications = append(p.Notifications, Notification{CaptureRequestID: c.CaptureRequestID, Copy: copyNo})
 		d := &delivery{
-			sim: s, paymentID: p.PaymentID, index: len(p.Notifications) - 1,
+			sim: s, paymentID: p.PaymentID, clientID: p.ClientID, index: len(p.Notifications) - 1,
 			url: p.NotifyURL, body: body, badFirst: p.Scenario.BadSignatureNotification,
 		}
 		s.wg.Add(1)
@@ -46,7 +46,8 @@ func (s *Simulator) notifyLocked(p *payment, c Capture) {
 type delivery struct {
 	sim       *Simulator
 	paymentID string
-	index     int // into payment.Notifications
+	clientID  string // the payment's account
+	index     int    // into payment.Notifications
 	url       string
 	body      []byte
 	badFirst  bool
@@ -149,13 +150,14 @@ func (d *delivery) send(badSignature bool) (int, error) {
 		return 0, fmt.Errorf("notify URL: %w", err)
 	}
 	reqTime := strconv.FormatInt(time.Now().UnixMilli(), 10)
-	key := s.antomKey
+	acct := s.accounts[d.clientID]
+	key := acct.AntomPrivateKey
 	if badSignature {
 		if key, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
 			return 0, err
 		}
 	}
-	sig, err := alipay.Sign(key, alipay.Message{Method: http.MethodPost, Path: u.Path, ClientID: s.clientID, Time: reqTime, Body: d.body})
+	sig, err := alipay.Sign(key, alipay.Message{Method: http.MethodPost, Path: u.Path, ClientID: acct.ClientID, Time: reqTime, Body: d.body})
 	if err != nil {
 		return 0, err
 	}
@@ -164,7 +166,7 @@ func (d *delivery) send(badSignature bool) (int, error) {
 		return 0, err
 	}
 	req.Header.Set("Content-Type", "application/json; charset=UTF-8")
-	req.Header.Set("Client-Id", s.clientID)
+	req.Header.Set("Client-Id", acct.ClientID)
 	req.Header.Set("Request-Time", reqTime)
 	req.Header.Set("Signature", alipay.SignatureHeader{Algorithm: alipay.AlgorithmRSA256, KeyVersion: alipay.DefaultKeyVersion, Signature: sig}.String())
 	resp, err := s.hc.Do(req)

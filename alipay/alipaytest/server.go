@@ -35,3 +35,13 @@ func (s *Server) Close() {
 // Config returns an alipay.Config for a client of this server, signed with the generated
 // merchant key.
 func (s *Server) Config() alipay.Config { return s.ClientConfig(s.URL) }
+
+// ConfigFor returns an alipay.Config for a client of the account with clientID (Config.Accounts),
+// signed with its generated merchant key; it panics for an account the server does not have.
+func (s *Server) ConfigFor(clientID string) alipay.Config {
+	c, ok := s.ClientConfigFor(clientID, s.URL)
+	if !ok {
+		panic("alipaytest: no account " + clientID)
+	}
+	return c
+}

@@ -43,6 +43,9 @@ type Config struct {
 	MerchantPublicKey *rsa.PublicKey
 	// AntomPrivateKey signs responses and notifications. Generated when nil.
 	AntomPrivateKey *rsa.PrivateKey
+	// Accounts are further merchant accounts, each with its own Client-Id and key pairs, as a
+	// merchant group with several Antom accounts has. ClientID and the keys above are the first.
+	Accounts []Account
 	// NotifyURL receives notifyCapture for authorizations that name no URL of their own.
 	NotifyURL string
 	// TimeScale multiplies simulated durations: resolution delays, the resend schedule and the
@@ -54,6 +57,47 @@ type Config struct {
 	HTTPClient *http.Client
 	// NotifyFaults makes notification deliveries unreliable, for chaos tests.
 	NotifyFaults NotifyFaults
+}
+
+// Account is one merchant account of the simulator: a Client-Id and its key pairs. A payment
+// belongs to one account: requests of another account's Client-Id do not find it, and its
+// notifications carry its account's Client-Id, signed with its account's Antom key.
+type Account struct {
+	ClientID string
+	// MerchantPublicKey verifies the account's requests; when nil a key pair is generated
+	// (ClientConfigFor returns its private half).
+	MerchantPublicKey *rsa.PublicKey
+	// AntomPrivateKey signs the account's responses and notifications. Generated when nil.
+	AntomPrivateKey *rsa.PrivateKey
+	// NotifyURL receives the account's notifications. Default Config.NotifyURL.
+	NotifyURL string
+}
+
+// account is an Account with its generated keys.
+type account struct {
+	Account
+	merchantPrv *rsa.PrivateKey // generated merchant key, nil when MerchantPublicKey was given
+}
+
+// newAccount fills in a's defaults and generates its missing keys.
+func newAccount(a Account, notifyURL string) (*account, error) {
+	acct := &account{Account: a}
+	if acct.NotifyURL == "" {
+		acct.NotifyURL = notifyURL
+	}
+	var err error
+	if acct.AntomPrivateKey == nil {
+		if acct.AntomPrivateKey, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
+			return nil, fmt.Errorf("alipaytest: generate Antom key of %s: %w", a.ClientID, err)
+		}
+	}
+	if acct.MerchantPublicKey == nil {
+		if acct.merchantPrv, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
+			return nil, fmt.Errorf("alipaytest: generate merchant key of %s: %w", a.ClientID, err)
+		}
+		acct.MerchantPublicKey = &acct.merchantPrv.PublicKey
+	}
+	return acct, nil
 }
 
 // NotifyFaults makes notification deliveries unreliable, as networks and Antom's delivery
@@ -69,16 +113,13 @@ type NotifyFaults struct {
 // Simulator is a local Antom. It is an http.Handler serving Antom's API paths (production and
 // sandbox) and an admin API under /admin/. Close it to stop pending deliveries.
 type Simulator struct {
-	clientID    string
-	merchantKey *rsa.PublicKey
-	merchantPrv *rsa.PrivateKey
-	antomKey    *rsa.PrivateKey
-	notifyURL   string
-	faults      NotifyFaults
-	scale       float64
-	log         *slog.Logger
-	hc          *http.Client
-	mux         *http.ServeMux
+	primary  *account            // the account of Config.ClientID
+	accounts map[string]*account // every account by Client-Id
+	faults   NotifyFaults
+	scale    float64
+	log      *slog.Logger
+	hc       *http.Client
+	mux      *http.ServeMux
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -93,18 +134,30 @@ type Simulator struct {
 // New returns a Simulator for cfg. Key generation is its only failure.
 func New(cfg Config) (*Simulator, error) {
 	s := &Simulator{
-		clientID:  cfg.ClientID,
-		antomKey:  cfg.AntomPrivateKey,
-		notifyURL: cfg.NotifyURL,
-		faults:    cfg.NotifyFaults,
-		scale:     cfg.TimeScale,
-		log:       cfg.Logger,
-		hc:        cfg.HTTPClient,
-		payments:  map[string]*payment{},
-		captures:  map[string]*captureEntry{},
+		accounts: map[string]*account{},
+		faults:   cfg.NotifyFaults,
+		scale:    cfg.TimeScale,
+		log:      cfg.Logger,
+		hc:       cfg.HTTPClient,
+		payments: map[string]*payment{},
+		captures: map[string]*captureEntry{},
 	}
-	if s.clientID == "" {
-		s.clientID = DefaultClientID
+	first := Account{ClientID: cfg.ClientID, MerchantPublicKey: cfg.MerchantPublicKey, AntomPrivateKey: cfg.AntomPrivateKey}
+	if first.ClientID == "" {
+		first.ClientID = DefaultClientID
+	}
+	for i, a := range append([]Account{first}, cfg.Accounts...) {
+		if a.ClientID == "" || s.accounts[a.ClientID] != nil {
+			return nil, fmt.Errorf("alipaytest: account %d: Client-Id %q is empty or given twice", i, a.ClientID)
+		}
+		acct, err := newAccount(a, cfg.NotifyURL)
+		if err != nil {
+			return nil, err
+		}
+		s.accounts[a.ClientID] = acct
+		if i == 0 {
+			s.primary = acct
+		}
 	}
 	if s.scale <= 0 {
 		s.scale = 1
@@ -115,44 +168,42 @@ func New(cfg Config) (*Simulator, error) {
 	if s.hc == nil {
 		s.hc = &http.Client{Timeout: 10 * time.Second}
 	}
-	var err error
-	if s.antomKey == nil {
-		if s.antomKey, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
-			return nil, fmt.Errorf("alipaytest: generate Antom key: %w", err)
-		}
-	}
-	s.merchantKey = cfg.MerchantPublicKey
-	if s.merchantKey == nil {
-		if s.merchantPrv, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
-			return nil, fmt.Errorf("alipaytest: generate merchant key: %w", err)
-		}
-		s.merchantKey = &s.merchantPrv.PublicKey
-	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.routes()
 	return s, nil
 }
 
-// ClientID returns the merchant Client-Id the simulator accepts.
-func (s *Simulator) ClientID() string { return s.clientID }
+// ClientID returns the Client-Id of the simulator's first merchant account (Config.ClientID).
+func (s *Simulator) ClientID() string { return s.primary.ClientID }
 
-// AntomPublicKey returns the public key of the simulator's Antom key, which verifies its
+// AntomPublicKey returns the public key of the first account's Antom key, which verifies its
 // responses and notifications.
-func (s *Simulator) AntomPublicKey() *rsa.PublicKey { return &s.antomKey.PublicKey }
+func (s *Simulator) AntomPublicKey() *rsa.PublicKey { return &s.primary.AntomPrivateKey.PublicKey }
 
-// MerchantPrivateKey returns the generated merchant key, or nil when Config.MerchantPublicKey
-// was given.
-func (s *Simulator) MerchantPrivateKey() *rsa.PrivateKey { return s.merchantPrv }
+// MerchantPrivateKey returns the first account's generated merchant key, or nil when
+// Config.MerchantPublicKey was given.
+func (s *Simulator) MerchantPrivateKey() *rsa.PrivateKey { return s.primary.merchantPrv }
 
-// ClientConfig returns an alipay.Config that talks to this simulator at baseURL with the
-// generated merchant key.
+// ClientConfig returns an alipay.Config of the first account that talks to this simulator at
+// baseURL with its generated merchant key.
 func (s *Simulator) ClientConfig(baseURL string) alipay.Config {
-	return alipay.Config{
-		ClientID:       s.clientID,
-		BaseURL:        baseURL,
-		PrivateKey:     s.merchantPrv,
-		AntomPublicKey: s.AntomPublicKey(),
+	c, _ := s.ClientConfigFor(s.primary.ClientID, baseURL)
+	return c
+}
+
+// ClientConfigFor returns an alipay.Config of the account with clientID (false if there is none)
+// that talks to this simulator at baseURL with the account's generated merchant key.
+func (s *Simulator) ClientConfigFor(clientID, baseURL string) (alipay.Config, bool) {
+	a, ok := s.accounts[clientID]
+	if !ok {
+		return alipay.Config{}, false
 	}
+	return alipay.Config{
+		ClientID:       a.ClientID,
+		BaseURL:        baseURL,
+		PrivateKey:     a.merchantPrv,
+		AntomPublicKey: &a.AntomPrivateKey.PublicKey,
+	}, true
 }
 
 // ServeHTTP serves Antom's API and the admin API.

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Prepares a Temporal namespace for alipay-capture: creates the namespace if it is missing and
-# registers the four search attributes CaptureWorkflow writes. Safe to run again.
+# registers the five search attributes CaptureWorkflow writes. Safe to run again.
 #
 #   deploy/temporal/setup.sh [temporal CLI connection flags, e.g. --address host:7233 --tls-cert-path ...]
 #
@@ -25,7 +25,7 @@ until temporal operator search-attribute list --namespace "$ns" "$@" >/dev/null 
   sleep 1
   waited=$((waited + 1))
 done
-for sa in AlipayPaymentId=Keyword CaptureStatus=Keyword OrderId=Keyword CaptureDeadline=Datetime; do
+for sa in AlipayPaymentId=Keyword CaptureStatus=Keyword OrderId=Keyword CaptureDeadline=Datetime AlipayMerchant=Keyword; do
   name=${sa%%=*}
   type=${sa##*=}
   if temporal operator search-attribute list --namespace "$ns" "$@" | grep -qw "$name"; then

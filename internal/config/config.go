@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strings"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/log"
@@ -77,14 +76,7 @@ type Alipay struct {
 	PublicKey      string `envconfig:"ALIPAY_PUBLIC_KEY" desc:"Antom public key, PEM or base64 (or ALIPAY_PUBLIC_KEY_FILE); during a rotation, several PEM keys one after the other"`
 	PublicKeyFile  string `envconfig:"ALIPAY_PUBLIC_KEY_FILE" desc:"file holding the Antom public key (or several PEM keys during a rotation)"`
 	KeyVersion     string `envconfig:"ALIPAY_KEY_VERSION" default:"1" desc:"version of the merchant key pair, sent in the Signature header; raise it with a new merchant key"`
-}
-
-// RequireClientID reports a missing ALIPAY_CLIENT_ID.
-func (a Alipay) RequireClientID() error {
-	if strings.TrimSpace(a.ClientID) == "" {
-		return fmt.Errorf("ALIPAY_CLIENT_ID is not set: give the Client-Id from the Antom dashboard")
-	}
-	return nil
+	MerchantsFile  string `envconfig:"ALIPAY_MERCHANTS_FILE" desc:"merchant registry (YAML or JSON) of further Antom accounts, each with its Client-Id, region host and keys; ALIPAY_CLIENT_ID, if set, is the account named default"`
 }
 
 // MerchantKey parses the merchant private key.
@@ -110,30 +102,6 @@ func parseKey[K any](name, inline, file string, parse func(string) (K, error)) (
 		return zero, fmt.Errorf("%s: %w", from, err)
 	}
 	return k, nil
-}
-
-// Client builds the Antom client from the configuration.
-func (a Alipay) Client() (*alipay.Client, error) {
-	if err := a.RequireClientID(); err != nil {
-		return nil, err
-	}
-	priv, err := a.MerchantKey()
-	if err != nil {
-		return nil, err
-	}
-	pub, err := a.AntomKeys()
-	if err != nil {
-		return nil, err
-	}
-	if strings.ContainsAny(a.KeyVersion, ", =") || a.KeyVersion != strings.TrimSpace(a.KeyVersion) {
-		return nil, fmt.Errorf("ALIPAY_KEY_VERSION %q: want the version of the merchant key registered with Antom, e.g. 1", a.KeyVersion)
-	}
-	c, err := alipay.NewClient(alipay.Config{ClientID: a.ClientID, BaseURL: a.BaseURL, PrivateKey: priv,
-		AntomPublicKey: pub[0], AntomPublicKeys: pub[1:], KeyVersion: a.KeyVersion})
-	if err != nil {
-		return nil, fmt.Errorf("ALIPAY_BASE_URL or ALIPAY_CLIENT_ID: %w", err)
-	}
-	return c, nil
 }
 
 // keyText returns the key from VAR or VAR_FILE, and the name of the variable it came from.

@@ -23,8 +23,8 @@ func TestAlipayErrorsNameTheVariable(t *testing.T) {
 	if err := os.WriteFile(pubFile, alipay.PublicKeyPEM(&k.PublicKey), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	good := Alipay{ClientID: "C", BaseURL: "http://127.0.0.1:1", PrivateKey: alipay.EncodePrivateKey(k), PublicKeyFile: pubFile}
-	if _, err := good.Client(); err != nil {
+	good := Alipay{ClientID: "C", BaseURL: "http://127.0.0.1:1", PrivateKey: alipay.EncodePrivateKey(k), PublicKeyFile: pubFile, KeyVersion: "1"}
+	if _, err := defaultClient(good); err != nil {
 		t.Fatalf("good config: %v", err)
 	}
 	tests := []struct {
@@ -46,7 +46,7 @@ func TestAlipayErrorsNameTheVariable(t *testing.T) {
 	for _, tt := range tests {
 		a := good
 		tt.mod(&a)
-		_, err := a.Client()
+		_, err := defaultClient(a)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("err = %v, want it to mention %q", err, tt.want)
 		}
@@ -68,8 +68,53 @@ func TestAntomKeysDuringARotation(t *testing.T) {
 		t.Fatalf("%d keys, %v", len(keys), err)
 	}
 	a := Alipay{ClientID: "C", BaseURL: "http://127.0.0.1:1", PrivateKey: alipay.EncodePrivateKey(newKey), PublicKeyFile: f, KeyVersion: "2"}
-	if _, err := a.Client(); err != nil {
+	if _, err := defaultClient(a); err != nil {
 		t.Errorf("client with two Antom keys and merchant key version 2: %v", err)
+	}
+}
+
+// defaultClient builds the client of the account the single-account variables define.
+func defaultClient(a Alipay) (*alipay.Client, error) {
+	ms, err := a.Merchants(true)
+	if err != nil {
+		return nil, err
+	}
+	return ms[0].Client()
+}
+
+// TestSingleAccountVariablesUnchanged: a configuration of the first release (ALIPAY_CLIENT_ID and
+// its keys, no registry) is one account named "default", for the worker and the webhook alike.
+func TestSingleAccountVariablesUnchanged(t *testing.T) {
+	merchantKey, _ := rsa.GenerateKey(rand.Reader, 2048)
+	antomKey, _ := rsa.GenerateKey(rand.Reader, 2048)
+	t.Setenv("ALIPAY_CLIENT_ID", "SANDBOX_OLD")
+	t.Setenv("ALIPAY_BASE_URL", "http://127.0.0.1:1")
+	t.Setenv("ALIPAY_PRIVATE_KEY", alipay.EncodePrivateKey(merchantKey))
+	t.Setenv("ALIPAY_PUBLIC_KEY", alipay.EncodePublicKey(&antomKey.PublicKey))
+	var w Worker
+	if err := Load(&w); err != nil {
+		t.Fatal(err)
+	}
+	ms, err := w.Alipay.Merchants(true)
+	if err != nil || len(ms) != 1 {
+		t.Fatalf("%d merchants, %v", len(ms), err)
+	}
+	m := ms[0]
+	if m.Name != DefaultMerchant || m.ClientID != "SANDBOX_OLD" || m.BaseURL != "http://127.0.0.1:1" || m.KeyVersion != "1" ||
+		!m.PrivateKey.Equal(merchantKey) || len(m.AntomKeys) != 1 || !m.AntomKeys[0].Equal(&antomKey.PublicKey) {
+		t.Fatalf("default account %+v", m)
+	}
+	if _, err := m.Client(); err != nil {
+		t.Fatal(err)
+	}
+	var wh Webhook
+	if err := Load(&wh); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("ALIPAY_PRIVATE_KEY", "") // the webhook needs no private key
+	ms, err = wh.Alipay.Merchants(false)
+	if err != nil || len(ms) != 1 || ms[0].Verifier().ClientID != "SANDBOX_OLD" || ms[0].Verifier().Merchant != DefaultMerchant {
+		t.Fatalf("webhook: %+v, %v", ms, err)
 	}
 }
 

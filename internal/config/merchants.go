@@ -12,10 +12,11 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/capturekit/alipay-capture/alipay"
+	"github.com/capturekit/alipay-capture/workflows"
 )
 
 // DefaultMerchant names the account the single-account variables (ALIPAY_CLIENT_ID, …) define.
-const DefaultMerchant = "default"
+const DefaultMerchant = workflows.DefaultMerchant
 
 // Merchant is one Antom merchant account: its Client-Id, region host and keys.
 type Merchant struct {
@@ -25,6 +26,7 @@ type Merchant struct {
 	KeyVersion string
 	PrivateKey *rsa.PrivateKey  // nil where only notifications are verified (webhook)
 	AntomKeys  []*rsa.PublicKey // Antom's key, or its keys during a rotation
+	from       string           // where it is configured, for errors
 }
 
 // Client returns the account's Antom client.
@@ -32,9 +34,22 @@ func (m Merchant) Client() (*alipay.Client, error) {
 	c, err := alipay.NewClient(alipay.Config{ClientID: m.ClientID, BaseURL: m.BaseURL, PrivateKey: m.PrivateKey,
 		AntomPublicKey: m.AntomKeys[0], AntomPublicKeys: m.AntomKeys[1:], KeyVersion: m.KeyVersion})
 	if err != nil {
-		return nil, fmt.Errorf("merchant %q: %w", m.Name, err)
+		return nil, fmt.Errorf("%s: %w", m.from, err)
 	}
 	return c, nil
+}
+
+// Verifier returns the account's notification verifier.
+func (m Merchant) Verifier() alipay.NotificationVerifier {
+	return alipay.NotificationVerifier{Merchant: m.Name, ClientID: m.ClientID, AntomPublicKey: m.AntomKeys[0], AntomPublicKeys: m.AntomKeys[1:]}
+}
+
+// validKeyVersion reports a key version that cannot go into the Signature header.
+func validKeyVersion(v string) error {
+	if v == "" || strings.ContainsAny(v, ", =\"") || v != strings.TrimSpace(v) {
+		return fmt.Errorf("%q: want the version of the merchant key registered with Antom, e.g. 1", v)
+	}
+	return nil
 }
 
 // merchantEntry is one account in ALIPAY_MERCHANTS_FILE (YAML, or JSON, which YAML reads too).
@@ -55,15 +70,19 @@ type merchantsFile struct {
 }
 
 // Merchants returns the merchant registry: the account named "default" from the single-account
-// variables when ALIPAY_CLIENT_ID is set, and every account of the registry file (YAML or JSON,
-// see merchantEntry), if one is given. The worker needs private keys (needPrivate); the webhook
-// verifies with Antom's keys only. Every error names the file, the account and the field; none
-// shows a key. (The processes do not read a registry yet: issue 11 wires it as
-// ALIPAY_MERCHANTS_FILE.)
-func (a Alipay) Merchants(registry string, needPrivate bool) ([]Merchant, error) {
+// variables when ALIPAY_CLIENT_ID is set, and every account of ALIPAY_MERCHANTS_FILE (YAML or
+// JSON, see merchantEntry), if one is given. The worker needs private keys (needPrivate); the
+// webhook verifies with Antom's keys only. Every error names the variable or the file, the
+// account and the field; none shows a key.
+func (a Alipay) Merchants(needPrivate bool) ([]Merchant, error) {
 	var out []Merchant
+	registry := a.MerchantsFile
 	if strings.TrimSpace(a.ClientID) != "" {
-		m := Merchant{Name: DefaultMerchant, ClientID: a.ClientID, BaseURL: a.BaseURL, KeyVersion: a.KeyVersion}
+		m := Merchant{Name: DefaultMerchant, ClientID: a.ClientID, BaseURL: a.BaseURL, KeyVersion: a.KeyVersion,
+			from: "ALIPAY_BASE_URL or ALIPAY_CLIENT_ID"}
+		if err := validKeyVersion(a.KeyVersion); err != nil {
+			return nil, fmt.Errorf("ALIPAY_KEY_VERSION %w", err)
+		}
 		var err error
 		if m.AntomKeys, err = a.AntomKeys(); err != nil {
 			return nil, err
@@ -78,17 +97,20 @@ func (a Alipay) Merchants(registry string, needPrivate bool) ([]Merchant, error)
 	if registry != "" {
 		f, err := os.Open(registry)
 		if err != nil {
-			return nil, fmt.Errorf("merchant registry: %w", err)
+			return nil, fmt.Errorf("ALIPAY_MERCHANTS_FILE: %w", err)
 		}
 		defer f.Close()
 		more, err := readMerchants(f, needPrivate, os.Getenv)
 		if err != nil {
-			return nil, fmt.Errorf("merchant registry %s: %w", registry, err)
+			return nil, fmt.Errorf("ALIPAY_MERCHANTS_FILE %s: %w", registry, err)
+		}
+		for i := range more {
+			more[i].from = fmt.Sprintf("ALIPAY_MERCHANTS_FILE %s: merchant %q: baseUrl or clientId", registry, more[i].Name)
 		}
 		out = append(out, more...)
 	}
 	if len(out) == 0 {
-		return nil, errors.New("no Antom merchant account: set ALIPAY_CLIENT_ID (and its keys), or give a merchant registry")
+		return nil, errors.New("no Antom merchant account: set ALIPAY_CLIENT_ID (and its keys), or ALIPAY_MERCHANTS_FILE")
 	}
 	names, clients := map[string]bool{}, map[string]string{}
 	for _, m := range out {
@@ -131,6 +153,15 @@ func readMerchants(r io.Reader, needPrivate bool, getenv func(string) string) ([
 			return nil, field("clientId", "missing: the Client-Id from the Antom dashboard")
 		case e.BaseURL == "":
 			return nil, field("baseUrl", "missing: the Antom host of the account's region, e.g. %s", alipay.HostAsia)
+		}
+		if err := workflows.ValidateMerchant(e.Name); err != nil {
+			return nil, field("name", "%v", err)
+		}
+		if e.KeyVersion == "" {
+			e.KeyVersion = alipay.DefaultKeyVersion
+		}
+		if err := validKeyVersion(e.KeyVersion); err != nil {
+			return nil, field("keyVersion", "%v", err)
 		}
 		m := Merchant{Name: e.Name, ClientID: e.ClientID, BaseURL: e.BaseURL, KeyVersion: e.KeyVersion}
 		pub, err := secret(e.AntomPublicKeyFiles, e.AntomPublicKeyEnv, getenv)

@@ -52,10 +52,12 @@ func TestMerchantRegistry(t *testing.T) {
    "privateKeyFile": "` + asiaKey + `", "antomPublicKeyFiles": ["` + antomAFile + `", "` + antomNextFile + `"]},
   {"name": "europe", "clientId": "CLIENT_EU", "baseUrl": "https://open-de-global.alipay.com",
    "privateKeyEnv": "EUROPE_PRIVATE_KEY", "antomPublicKeyEnv": "EUROPE_ANTOM_KEY"}]}`
-	single := Alipay{ClientID: "CLIENT_DEFAULT", BaseURL: alipay.HostAsia, PrivateKey: alipay.EncodePrivateKey(key()), PublicKey: alipay.EncodePublicKey(&antomA.PublicKey)}
+	single := Alipay{ClientID: "CLIENT_DEFAULT", BaseURL: alipay.HostAsia, KeyVersion: "1", PrivateKey: alipay.EncodePrivateKey(key()), PublicKey: alipay.EncodePublicKey(&antomA.PublicKey)}
 	for name, doc := range map[string]string{"yaml": yamlDoc, "json": jsonDoc} {
 		t.Run(name, func(t *testing.T) {
-			ms, err := single.Merchants(write("merchants."+name, []byte(doc)), true)
+			a := single
+			a.MerchantsFile = write("merchants."+name, []byte(doc))
+			ms, err := a.Merchants(true)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -96,10 +98,12 @@ func TestMerchantRegistryErrors(t *testing.T) {
 		"merchants:\n" + good + strings.Replace(good, "asia", "eu", 1):                                        `merchants "asia" and "eu" have the same clientId C1`,
 		"merchants:\n" + strings.Replace(good, priv, pub, 1):                                                  `merchant "asia": privateKeyFile/privateKeyEnv: invalid key`,
 		"merchants:\n" + strings.Replace(good, "privateKeyFile: "+priv, "privateKeyEnv: NOT_SET_ANYWHERE", 1): "NOT_SET_ANYWHERE is empty or not set",
+		"merchants:\n" + strings.Replace(good, "name: asia", "name: asia/pacific", 1):                         `merchant "asia/pacific": name: merchant "asia/pacific": use letters`,
+		"merchants:\n" + good + "    keyVersion: 2,x\n":                                                       `merchant "asia": keyVersion: "2,x"`,
 	} {
 		f := filepath.Join(dir, "m.yaml")
 		os.WriteFile(f, []byte(doc), 0o600)
-		_, err := Alipay{}.Merchants(f, true)
+		_, err := Alipay{MerchantsFile: f}.Merchants(true)
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: %v; want %q", doc, err, want)
 		}
@@ -107,7 +111,10 @@ func TestMerchantRegistryErrors(t *testing.T) {
 			t.Errorf("error shows key material: %v", err)
 		}
 	}
-	if _, err := (Alipay{}).Merchants("", false); err == nil || !strings.Contains(err.Error(), "ALIPAY_CLIENT_ID") {
+	if _, err := (Alipay{MerchantsFile: filepath.Join(dir, "missing.yaml")}).Merchants(false); err == nil || !strings.Contains(err.Error(), "ALIPAY_MERCHANTS_FILE") {
+		t.Errorf("missing registry file: %v", err)
+	}
+	if _, err := (Alipay{}).Merchants(false); err == nil || !strings.Contains(err.Error(), "ALIPAY_CLIENT_ID") {
 		t.Errorf("no account at all: %v", err)
 	}
 }

@@ -41,11 +41,12 @@ type Starter struct {
 
 // Simulator is the Antom simulator's configuration.
 type Simulator struct {
-	Listen    string  `envconfig:"SIM_LISTEN" default:":8090" desc:"listen address"`
-	ClientID  string  `envconfig:"SIM_CLIENT_ID" default:"SIM_MERCHANT" desc:"merchant Client-Id to accept (the worker's ALIPAY_CLIENT_ID)"`
-	KeyDir    string  `envconfig:"SIM_KEY_DIR" default:".antomsim" desc:"folder holding the key pairs; missing keys are generated and written there"`
-	NotifyURL string  `envconfig:"SIM_NOTIFY_URL" desc:"where notifyCapture is sent, e.g. http://localhost:8080/alipay/notify"`
-	TimeScale float64 `envconfig:"SIM_TIME_SCALE" default:"1" desc:"multiplies simulated durations; 0.001 runs Antom's day of resends in 90 s"`
+	Listen    string   `envconfig:"SIM_LISTEN" default:":8090" desc:"listen address"`
+	ClientID  string   `envconfig:"SIM_CLIENT_ID" default:"SIM_MERCHANT" desc:"merchant Client-Id to accept (the worker's ALIPAY_CLIENT_ID)"`
+	Accounts  []string `envconfig:"SIM_ACCOUNTS" desc:"further merchant Client-Ids to serve, comma-separated; each has its own key pairs in SIM_KEY_DIR/<Client-Id>/"`
+	KeyDir    string   `envconfig:"SIM_KEY_DIR" default:".antomsim" desc:"folder holding the key pairs; missing keys are generated and written there"`
+	NotifyURL string   `envconfig:"SIM_NOTIFY_URL" desc:"where notifyCapture is sent, e.g. http://localhost:8080/alipay/notify"`
+	TimeScale float64  `envconfig:"SIM_TIME_SCALE" default:"1" desc:"multiplies simulated durations; 0.001 runs Antom's day of resends in 90 s"`
 	// Chaos: unreliable notification deliveries.
 	NotifyDropRate  float64       `envconfig:"SIM_NOTIFY_DROP_RATE" default:"0" desc:"fraction of notification deliveries lost (chaos tests)"`
 	NotifyDelayRate float64       `envconfig:"SIM_NOTIFY_DELAY_RATE" default:"0" desc:"fraction of notification deliveries that arrive late, after their resend (chaos tests)"`

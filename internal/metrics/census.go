@@ -36,8 +36,8 @@ func NewCensusCollector(census func(ctx context.Context, now time.Time) (capture
 		running:    prometheus.NewDesc("alipay_capture_running", "Captures running (PENDING, CAPTURING or UNKNOWN): money not captured yet.", nil, nil),
 		unknown:    prometheus.NewDesc("alipay_capture_unknown", "Captures in UNKNOWN now, waiting for Antom's answer.", nil, nil),
 		near:       prometheus.NewDesc("alipay_capture_near_deadline", "Running captures within 24 h of their deadline.", nil, nil),
-		atRisk:     prometheus.NewDesc("alipay_capture_amount_at_risk_minor_units", "Amount of running captures by currency, in minor units (cents for USD).", []string{"currency"}, nil),
-		atRiskNear: prometheus.NewDesc("alipay_capture_amount_at_risk_near_deadline_minor_units", "Amount of running captures within 24 h of their deadline, in minor units.", []string{"currency"}, nil),
+		atRisk:     prometheus.NewDesc("alipay_capture_amount_at_risk_minor_units", "Amount of running captures by merchant account and currency, in minor units (cents for USD).", []string{"merchant", "currency"}, nil),
+		atRiskNear: prometheus.NewDesc("alipay_capture_amount_at_risk_near_deadline_minor_units", "Amount of running captures within 24 h of their deadline, by merchant account and currency, in minor units.", []string{"merchant", "currency"}, nil),
 		lastOK:     prometheus.NewDesc("alipay_capture_census_success", "1 if the last census of running captures succeeded.", nil, nil),
 	}
 }
@@ -72,11 +72,11 @@ func (c *CensusCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.running, prometheus.GaugeValue, float64(cs.Running))
 	ch <- prometheus.MustNewConstMetric(c.unknown, prometheus.GaugeValue, float64(cs.Unknown))
 	ch <- prometheus.MustNewConstMetric(c.near, prometheus.GaugeValue, float64(cs.NearDeadline))
-	for cur, v := range cs.AtRisk {
-		ch <- prometheus.MustNewConstMetric(c.atRisk, prometheus.GaugeValue, minorUnits(v), cur)
+	for k, v := range cs.AtRisk {
+		ch <- prometheus.MustNewConstMetric(c.atRisk, prometheus.GaugeValue, minorUnits(v), k.Merchant, k.Currency)
 	}
-	for cur, v := range cs.AtRiskNearDeadline {
-		ch <- prometheus.MustNewConstMetric(c.atRiskNear, prometheus.GaugeValue, minorUnits(v), cur)
+	for k, v := range cs.AtRiskNearDeadline {
+		ch <- prometheus.MustNewConstMetric(c.atRiskNear, prometheus.GaugeValue, minorUnits(v), k.Merchant, k.Currency)
 	}
 }
 

@@ -28,6 +28,7 @@ var Required = map[string]enumspb.IndexedValueType{
 	workflows.SearchAttrStatus:    enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 	workflows.SearchAttrOrderID:   enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 	workflows.SearchAttrDeadline:  enumspb.INDEXED_VALUE_TYPE_DATETIME,
+	workflows.SearchAttrMerchant:  enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 }
 
 // CheckSearchAttributes returns an error naming every required search attribute that ns lacks

@@ -32,8 +32,17 @@ import (
 	"github.com/capturekit/alipay-capture/internal/temporaltest"
 )
 
-// ClientID is the merchant Client-Id the stack's simulator accepts.
-const ClientID = "LOCAL_MERCHANT"
+// The stack runs two Antom merchant accounts side by side, as a merchant group does: the
+// default account, configured by the single-account variables (ALIPAY_CLIENT_ID, …), and a
+// second one, configured by a merchant registry (ALIPAY_MERCHANTS_FILE), with its own keys.
+const (
+	// ClientID is the Client-Id of the default merchant account.
+	ClientID = "LOCAL_MERCHANT"
+	// SecondMerchant names the second merchant account in the registry.
+	SecondMerchant = "europe"
+	// SecondClientID is the second account's Client-Id.
+	SecondClientID = "LOCAL_MERCHANT_EU"
+)
 
 // Options configures a Stack. Empty addresses take free loopback ports.
 type Options struct {
@@ -185,13 +194,17 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	s.temporalEnv = temporalEnv
 
 	s.SimURL, s.WebhookURL, s.MetricsURL = "http://"+o.SimAddr, "http://"+o.WebhookAddr, "http://"+o.MetricsAddr+"/metrics"
-	s.start("simulator", append([]string{"SIM_LISTEN=" + o.SimAddr, "SIM_CLIENT_ID=" + ClientID, "SIM_KEY_DIR=" + s.KeyDir,
+	s.start("simulator", append([]string{"SIM_LISTEN=" + o.SimAddr, "SIM_CLIENT_ID=" + ClientID, "SIM_ACCOUNTS=" + SecondClientID, "SIM_KEY_DIR=" + s.KeyDir,
 		"SIM_NOTIFY_URL=" + s.WebhookURL + "/alipay/notify", fmt.Sprintf("SIM_TIME_SCALE=%g", o.TimeScale)}, o.SimEnv...)...)
 	if err := waitHealthy(ctx, s.SimURL+"/healthz"); err != nil {
 		return nil, err
 	}
+	registry, err := s.writeRegistry(dir)
+	if err != nil {
+		return nil, err
+	}
 	common := append(temporalEnv, "ALIPAY_CLIENT_ID="+ClientID,
-		"ALIPAY_PUBLIC_KEY_FILE="+filepath.Join(s.KeyDir, "antom_public_key.pem"))
+		"ALIPAY_PUBLIC_KEY_FILE="+filepath.Join(s.KeyDir, "antom_public_key.pem"), "ALIPAY_MERCHANTS_FILE="+registry)
 	s.webhookEnv = append(append(common, "WEBHOOK_LISTEN="+o.WebhookAddr), o.WebhookEnv...)
 	s.StartWebhook()
 	s.workerEnv = append(append(slices.Clip(common), "ALIPAY_BASE_URL="+s.SimURL,
@@ -203,6 +216,23 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// writeRegistry writes the merchant registry of the second account, whose keys the simulator
+// created in KeyDir/<Client-Id>/, and returns its path.
+func (s *Stack) writeRegistry(dir string) (string, error) {
+	keys := filepath.Join(s.KeyDir, SecondClientID)
+	doc := fmt.Sprintf(`# The second merchant account of the local stack (the first is ALIPAY_CLIENT_ID's, "default").
+merchants:
+  - name: %s
+    clientId: %s
+    baseUrl: %s
+    keyVersion: "1"
+    privateKeyFile: %s
+    antomPublicKeyFiles: [%s]
+`, SecondMerchant, SecondClientID, s.SimURL, filepath.Join(keys, "merchant_private_key.pem"), filepath.Join(keys, "antom_public_key.pem"))
+	path := filepath.Join(dir, "merchants.yaml")
+	return path, os.WriteFile(path, []byte(doc), 0o600)
 }
 
 // startDevServer starts the dev server the first time, with its database in dir.
@@ -440,17 +470,25 @@ func (s *Stack) Payment(ctx context.Context, id string) (alipaytest.Payment, err
 	return p, json.NewDecoder(resp.Body).Decode(&p)
 }
 
-// AntomConfig returns an alipay.Config for a client of the stack's simulator, with its keys.
-func (s *Stack) AntomConfig() (alipay.Config, error) {
-	priv, err := os.ReadFile(filepath.Join(s.KeyDir, "merchant_private_key.pem"))
+// AntomConfig returns an alipay.Config for a client of the stack's simulator, with the default
+// account's keys.
+func (s *Stack) AntomConfig() (alipay.Config, error) { return s.antomConfig(ClientID, s.KeyDir) }
+
+// SecondAntomConfig returns an alipay.Config for the second merchant account, with its keys.
+func (s *Stack) SecondAntomConfig() (alipay.Config, error) {
+	return s.antomConfig(SecondClientID, filepath.Join(s.KeyDir, SecondClientID))
+}
+
+func (s *Stack) antomConfig(clientID, keys string) (alipay.Config, error) {
+	priv, err := os.ReadFile(filepath.Join(keys, "merchant_private_key.pem"))
 	if err != nil {
 		return alipay.Config{}, err
 	}
-	pub, err := os.ReadFile(filepath.Join(s.KeyDir, "antom_public_key.pem"))
+	pub, err := os.ReadFile(filepath.Join(keys, "antom_public_key.pem"))
 	if err != nil {
 		return alipay.Config{}, err
 	}
-	cfg := alipay.Config{ClientID: ClientID, BaseURL: s.SimURL}
+	cfg := alipay.Config{ClientID: clientID, BaseURL: s.SimURL}
 	if cfg.PrivateKey, err = alipay.ParsePrivateKey(string(priv)); err != nil {
 		return cfg, err
 	}

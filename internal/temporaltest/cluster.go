@@ -415,7 +415,7 @@ func (c *Cluster) prepareNamespace(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	for {
-		_, err := tc.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Query: "AlipayPaymentId = 'probe' AND CaptureStatus = 'probe' AND OrderId = 'probe' AND CaptureDeadline > '2000-01-01T00:00:00Z'"})
+		_, err := tc.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Query: "AlipayPaymentId = 'probe' AND CaptureStatus = 'probe' AND OrderId = 'probe' AND CaptureDeadline > '2000-01-01T00:00:00Z' AND AlipayMerchant = 'probe'"})
 		if err == nil {
 			return nil
 		}

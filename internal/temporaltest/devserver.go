@@ -59,6 +59,7 @@ func SearchAttributes() temporal.SearchAttributes {
 		workflows.AttrStatus.ValueSet(""),
 		workflows.AttrOrderID.ValueSet(""),
 		workflows.AttrDeadline.ValueSet(time.Time{}),
+		workflows.AttrMerchant.ValueSet(""),
 	)
 }
 

@@ -12,30 +12,32 @@ type Metrics struct {
 	received     *prometheus.CounterVec
 	refused      *prometheus.CounterVec
 	signalled    *prometheus.CounterVec
-	signalFailed prometheus.Counter
-	orphaned     prometheus.Counter
-	contradicted prometheus.Counter
+	signalFailed *prometheus.CounterVec
+	orphaned     *prometheus.CounterVec
+	contradicted *prometheus.CounterVec
 	relayed      *prometheus.CounterVec
 	ackSeconds   prometheus.Histogram
 }
 
-// NewMetrics registers the receiver's metrics with reg.
+// NewMetrics registers the receiver's metrics with reg. Counters of verified notifications carry
+// the merchant account (label merchant); refusals do not, since an unverified Client-Id says
+// nothing.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		received: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "alipay_capture_notifications_received_total",
-			Help: "Verified notifications received, by notifyType."}, []string{"notify_type"}),
+			Help: "Verified notifications received, by merchant account and notifyType."}, []string{"merchant", "notify_type"}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "alipay_capture_notifications_refused_total",
 			Help: "Notifications refused, by reason (bad_signature, client_id, malformed, too_large, unhandled_type, unknown_payment)."}, []string{"reason"}),
 		signalled: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "alipay_capture_notifications_signalled_total",
-			Help: "Capture notifications handed to their workflow, by result status (S, F)."}, []string{"result"}),
-		signalFailed: prometheus.NewCounter(prometheus.CounterOpts{Name: "alipay_capture_notifications_signal_failed_total",
-			Help: "Capture notifications answered 5xx because Temporal did not take the signal (Antom resends)."}),
-		orphaned: prometheus.NewCounter(prometheus.CounterOpts{Name: "alipay_capture_notifications_orphaned_total",
-			Help: "Capture notifications for a finished capture that agree with its final state, acknowledged."}),
-		contradicted: prometheus.NewCounter(prometheus.CounterOpts{Name: "alipay_capture_notifications_contradicting_total",
-			Help: "Capture notifications that contradict a finished capture, recorded as a reconciliation workflow, then acknowledged."}),
+			Help: "Capture notifications handed to their workflow, by merchant account and result status (S, F)."}, []string{"merchant", "result"}),
+		signalFailed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "alipay_capture_notifications_signal_failed_total",
+			Help: "Capture notifications answered 5xx because Temporal did not take the signal (Antom resends), by merchant account."}, []string{"merchant"}),
+		orphaned: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "alipay_capture_notifications_orphaned_total",
+			Help: "Capture notifications for a finished capture that agree with its final state, acknowledged, by merchant account."}, []string{"merchant"}),
+		contradicted: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "alipay_capture_notifications_contradicting_total",
+			Help: "Capture notifications that contradict a finished capture, recorded as a reconciliation workflow, then acknowledged, by merchant account."}, []string{"merchant"}),
 		relayed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "alipay_capture_notifications_relayed_total",
-			Help: "Notifications of other types relayed to WEBHOOK_FORWARD_URL, by downstream HTTP status."}, []string{"status"}),
+			Help: "Notifications of other types relayed to WEBHOOK_FORWARD_URL, by merchant account and downstream HTTP status."}, []string{"merchant", "status"}),
 		ackSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "alipay_capture_notification_ack_seconds",
 			Help:    "Time from receiving a capture notification to acknowledging it.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}}),
@@ -44,9 +46,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-func (m *Metrics) receivedType(t string) {
+func (m *Metrics) receivedType(merchant, t string) {
 	if m != nil {
-		m.received.WithLabelValues(t).Inc()
+		m.received.WithLabelValues(merchant, t).Inc()
 	}
 }
 
@@ -56,35 +58,35 @@ func (m *Metrics) refusedFor(reason string) {
 	}
 }
 
-func (m *Metrics) signalledResult(status string, start time.Time) {
+func (m *Metrics) signalledResult(merchant, status string, start time.Time) {
 	if m != nil {
-		m.signalled.WithLabelValues(status).Inc()
+		m.signalled.WithLabelValues(merchant, status).Inc()
 		m.ackSeconds.Observe(time.Since(start).Seconds())
 	}
 }
 
-func (m *Metrics) orphan(start time.Time) {
+func (m *Metrics) orphan(merchant string, start time.Time) {
 	if m != nil {
-		m.orphaned.Inc()
+		m.orphaned.WithLabelValues(merchant).Inc()
 		m.ackSeconds.Observe(time.Since(start).Seconds())
 	}
 }
 
-func (m *Metrics) contradiction(start time.Time) {
+func (m *Metrics) contradiction(merchant string, start time.Time) {
 	if m != nil {
-		m.contradicted.Inc()
+		m.contradicted.WithLabelValues(merchant).Inc()
 		m.ackSeconds.Observe(time.Since(start).Seconds())
 	}
 }
 
-func (m *Metrics) signalFailure() {
+func (m *Metrics) signalFailure(merchant string) {
 	if m != nil {
-		m.signalFailed.Inc()
+		m.signalFailed.WithLabelValues(merchant).Inc()
 	}
 }
 
-func (m *Metrics) relayedStatus(code int) {
+func (m *Metrics) relayedStatus(merchant string, code int) {
 	if m != nil {
-		m.relayed.WithLabelValues(strconv.Itoa(code)).Inc()
+		m.relayed.WithLabelValues(merchant, strconv.Itoa(code)).Inc()
 	}
 }

@@ -41,10 +41,17 @@ type Temporal interface {
 	ExecuteWorkflow(ctx context.Context, options client.StartWorkflowOptions, workflow any, args ...any) (client.WorkflowRun, error)
 }
 
+// Verifier checks a notification's Client-Id and Antom's signature over it, and names its merchant
+// account; alipay.NotificationVerifier (one account) and alipay.NotificationVerifiers (several)
+// implement it.
+type Verifier interface {
+	Verify(method, path string, header http.Header, body []byte) (*alipay.Notification, error)
+}
+
 // Handler receives notifications on one path. Verifier, Path and Temporal are required.
 type Handler struct {
 	// Verifier checks Client-Id and Antom's signature.
-	Verifier alipay.NotificationVerifier
+	Verifier Verifier
 	// Path is the notification path Antom posts to, as Antom signs it (WEBHOOK_PATH). Behind a
 	// proxy that rewrites paths it is the public path, not the one this server sees.
 	Path string
@@ -110,8 +117,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "notification refused: "+reason, http.StatusUnauthorized)
 		return
 	}
-	log = log.With("notifyType", n.NotifyType, "paymentId", n.PaymentID)
-	h.Metrics.receivedType(n.NotifyType)
+	merchant := workflows.MerchantName(n.Merchant)
+	log = log.With("merchant", merchant, "notifyType", n.NotifyType, "paymentId", n.PaymentID)
+	h.Metrics.receivedType(merchant, n.NotifyType)
 	if n.NotifyType != alipay.NotifyTypeCaptureResult {
 		h.relay(w, r, n, body, log)
 		return
@@ -135,21 +143,21 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case err == nil:
 		log.Info("capture notification signalled")
-		h.Metrics.signalledResult(c.Result.ResultStatus, start)
+		h.Metrics.signalledResult(merchant, c.Result.ResultStatus, start)
 	case errors.As(err, &notFound):
 		// No running capture for it: it has finished, or it never ran here.
 		h.noRunningCapture(ctx, w, r, c, n, body, log, start)
 		return
 	default:
 		log.Error("capture notification not signalled; Antom will resend", "err", err)
-		h.unavailable(w)
+		h.unavailable(w, n)
 		return
 	}
 	alipay.WriteAck(w)
 }
 
-func (h *Handler) unavailable(w http.ResponseWriter) {
-	h.Metrics.signalFailure()
+func (h *Handler) unavailable(w http.ResponseWriter, n *alipay.Notification) {
+	h.Metrics.signalFailure(workflows.MerchantName(n.Merchant))
 	http.Error(w, "temporarily unable to record the notification", http.StatusServiceUnavailable)
 }
 
@@ -169,14 +177,14 @@ func (h *Handler) noRunningCapture(ctx context.Context, w http.ResponseWriter, r
 		return
 	case err != nil:
 		log.Error("capture notification for no running workflow, and the workflow cannot be read; Antom will resend", "err", err)
-		h.unavailable(w)
+		h.unavailable(w, n)
 		return
 	}
 	info := desc.GetWorkflowExecutionInfo()
 	if info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 		// A new run started since the signal failed: let Antom's resend reach it.
 		log.Warn("capture workflow started again while the notification was handled; Antom will resend")
-		h.unavailable(w)
+		h.unavailable(w, n)
 		return
 	}
 	state := workflows.State(payloadString(info.GetSearchAttributes().GetIndexedFields()[workflows.SearchAttrStatus]))
@@ -184,11 +192,11 @@ func (h *Handler) noRunningCapture(ctx context.Context, w http.ResponseWriter, r
 	log = log.With("closedState", state, "closedRunId", info.GetExecution().GetRunId())
 	if agrees(c, state, reqID) {
 		log.Info("capture notification for a finished capture agrees with it; acknowledged")
-		h.Metrics.orphan(start)
+		h.Metrics.orphan(workflows.MerchantName(n.Merchant), start)
 		alipay.WriteAck(w)
 		return
 	}
-	in := workflows.ReconcileInput{Notification: *c, ClosedState: state, ClosedRunID: info.GetExecution().GetRunId()}
+	in := workflows.ReconcileInput{Merchant: n.Merchant, Notification: *c, ClosedState: state, ClosedRunID: info.GetExecution().GetRunId()}
 	_, err = h.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                       workflows.ReconcileWorkflowID(c.PaymentID, c.CaptureRequestID, c.Result.ResultStatus),
 		TaskQueue:                h.taskQueue(),
@@ -199,12 +207,12 @@ func (h *Handler) noRunningCapture(ctx context.Context, w http.ResponseWriter, r
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
 	if err != nil && !errors.As(err, &already) {
 		log.Error("contradicting capture notification not recorded; Antom will resend", "err", err)
-		h.unavailable(w)
+		h.unavailable(w, n)
 		return
 	}
 	log.Warn("capture notification contradicts the finished capture; recorded for reconciliation and acknowledged",
 		"reconcileWorkflowId", workflows.ReconcileWorkflowID(c.PaymentID, c.CaptureRequestID, c.Result.ResultStatus))
-	h.Metrics.contradiction(start)
+	h.Metrics.contradiction(workflows.MerchantName(n.Merchant), start)
 	alipay.WriteAck(w)
 }
 
@@ -276,5 +284,5 @@ func (h *Handler) relay(w http.ResponseWriter, r *http.Request, n *alipay.Notifi
 	w.WriteHeader(resp.StatusCode)
 	_, _ = w.Write(out)
 	log.Info("notification relayed", "status", resp.StatusCode)
-	h.Metrics.relayedStatus(resp.StatusCode)
+	h.Metrics.relayedStatus(workflows.MerchantName(n.Merchant), resp.StatusCode)
 }

@@ -117,7 +117,11 @@ func (s *stack) metric(t *testing.T, name, label string) float64 {
 			continue
 		}
 		for _, m := range f.GetMetric() {
-			if label == "" || (len(m.GetLabel()) > 0 && m.GetLabel()[0].GetValue() == label) {
+			match := label == ""
+			for _, l := range m.GetLabel() {
+				match = match || (l.GetName() != "merchant" && l.GetValue() == label)
+			}
+			if match {
 				sum += m.GetCounter().GetValue()
 			}
 		}
