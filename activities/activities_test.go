@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -200,4 +201,47 @@ func otherKey(t *testing.T) *rsa.PrivateKey {
 		t.Fatal(err)
 	}
 	return k
+}
+
+// TestMerchantAccounts: each activity uses the client of its input's merchant account; an
+// account the worker does not know is retried without sending anything, and the error names it.
+func TestMerchantAccounts(t *testing.T) {
+	sim := alipaytest.NewServer(alipaytest.Config{Accounts: []alipaytest.Account{{ClientID: "EU"}}})
+	t.Cleanup(sim.Close)
+	cA, _ := alipay.NewClient(sim.Config())
+	cB, _ := alipay.NewClient(sim.ConfigFor("EU"))
+	a := &activities.Activities{Antom: cA, Merchants: map[string]activities.Antom{"europe": cB}}
+	p, err := sim.Authorize(alipaytest.Authorization{ClientID: "EU", Amount: usd10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := workflows.CaptureActivityInput{
+		Request:  alipay.CaptureRequest{CaptureRequestID: workflows.CaptureRequestID(p.PaymentID, 1), PaymentID: p.PaymentID, CaptureAmount: usd10},
+		NotAfter: time.Now().Add(time.Hour),
+	}
+	// The default account's client does not find the second account's payment.
+	_, err = a.Capture(context.Background(), in)
+	wantAppError(t, err, workflows.ErrTypeRefused, false, alipay.CodeAuthNotFound)
+
+	in.Merchant = "europe"
+	res, err := a.Capture(context.Background(), in)
+	if err != nil || res.Result.ResultStatus != alipay.StatusSuccess {
+		t.Fatalf("capture with the account's client: %+v, %v", res, err)
+	}
+	inq, err := a.InquiryPayment(context.Background(), workflows.InquiryActivityInput{Merchant: "europe", PaymentID: p.PaymentID, CaptureRequestID: in.Request.CaptureRequestID})
+	if err != nil || !inq.Found || inq.TransactionStatus != alipay.TxSuccess {
+		t.Errorf("inquiry with the account's client: %+v, %v", inq, err)
+	}
+
+	calls := sim.Payments()[0].CaptureCalls
+	in.Merchant = "asia"
+	_, err = a.Capture(context.Background(), in)
+	wantAppError(t, err, workflows.ErrTypeNotSent, true, "")
+	if !strings.Contains(err.Error(), `merchant account "asia" is not configured`) || sim.Payments()[0].CaptureCalls != calls {
+		t.Errorf("unknown account: %v, %d calls (was %d)", err, sim.Payments()[0].CaptureCalls, calls)
+	}
+	if _, err := (&activities.Activities{Merchants: map[string]activities.Antom{"europe": cB}}).Cancel(context.Background(), workflows.CancelActivityInput{PaymentID: p.PaymentID}); err == nil ||
+		!strings.Contains(err.Error(), `"default" is not configured`) {
+		t.Errorf("no default account: %v", err)
+	}
 }

@@ -193,3 +193,31 @@ func TestAck(t *testing.T) {
 		t.Error("IsAck with HTTP 500 = true")
 	}
 }
+
+// TestNotificationVerifiers: with several accounts, the Client-Id picks the account and only
+// that account's Antom key verifies; an unknown Client-Id is refused.
+func TestNotificationVerifiers(t *testing.T) {
+	otherAntom, antom := keys(t) // two key pairs: account A's Antom key and account B's
+	vs := NotificationVerifiers{
+		{Merchant: "asia", ClientID: "A", AntomPublicKey: &otherAntom.PublicKey},
+		{Merchant: "europe", ClientID: "B", AntomPublicKey: &antom.PublicKey},
+	}
+	body := []byte(captureBody)
+	n, err := vs.Verify("POST", "/alipay/notify", signedNotification(t, "/alipay/notify", "B", body), body)
+	if err != nil || n.Merchant != "europe" || n.ClientID != "B" {
+		t.Fatalf("account B's notification: %+v, %v", n, err)
+	}
+	// signedNotification signs with B's Antom key: for account A it is a forgery.
+	if _, err := vs.Verify("POST", "/alipay/notify", signedNotification(t, "/alipay/notify", "A", body), body); !errors.Is(err, ErrBadSignature) {
+		t.Errorf("account A's Client-Id signed with account B's key: %v", err)
+	}
+	if _, err := vs.Verify("POST", "/alipay/notify", signedNotification(t, "/alipay/notify", "C", body), body); !errors.Is(err, ErrWrongClientID) ||
+		RefusalReason(err) != "client_id" || !strings.Contains(err.Error(), "no configured merchant account") {
+		t.Errorf("unknown Client-Id: %v", err)
+	}
+	h := signedNotification(t, "/alipay/notify", "B", body)
+	h.Del("Client-Id")
+	if _, err := vs.Verify("POST", "/alipay/notify", h, body); !errors.Is(err, ErrMalformedNotification) {
+		t.Errorf("no Client-Id: %v", err)
+	}
+}

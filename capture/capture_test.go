@@ -155,6 +155,15 @@ func TestFilterQuery(t *testing.T) {
 	if q != want {
 		t.Errorf("query\n%s\nwant\n%s", q, want)
 	}
+	for merchant, want := range map[string]string{
+		"europe": "AlipayMerchant = 'europe' AND WorkflowType = 'CaptureWorkflow'",
+		// Captures started without AlipayMerchant belong to the default account.
+		workflows.DefaultMerchant: "(AlipayMerchant = 'default' OR AlipayMerchant IS NULL) AND WorkflowType = 'CaptureWorkflow'",
+	} {
+		if q := (capture.Filter{Merchant: merchant}).Query(); q != want {
+			t.Errorf("merchant %s: query\n%s\nwant\n%s", merchant, q, want)
+		}
+	}
 }
 
 func listRequest(q string) *workflowservice.ListWorkflowExecutionsRequest {

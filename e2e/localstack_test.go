@@ -9,7 +9,7 @@ import (
 
 // TestLocalStackDemo runs the README's "try it" command (go run ./localstack) in its --once mode
 // on free ports: everything starts, and every demo capture ends as its path says; then the same
-// demo on the PostgreSQL-backed server (--postgres).
+// demo on the PostgreSQL-backed server (--postgres). Two merchant accounts run side by side.
 func TestLocalStackDemo(t *testing.T) {
 	for name, mode := range map[string][]string{"dev server": nil, "--postgres": {"--postgres"}} {
 		t.Run(name, func(t *testing.T) {
@@ -27,13 +27,15 @@ func TestLocalStackDemo(t *testing.T) {
 				`EXPIRED +resolved by deadline`, `UNRESOLVED +resolved by timeout`,
 				`split shipment: 40 % then the rest +CAPTURED +resolved by (response|notification)`,
 				`authorized, never shipped: voided +CANCELLED +resolved by deadline`,
-				`shipment racing authorize: one capture +CAPTURED`} {
+				`shipment racing authorize: one capture +CAPTURED`,
+				`second account \(europe\): S +CAPTURED +resolved by (response|notification)`,
+				`second account: U then notifyCapture +CAPTURED +resolved by notification`} {
 				if !regexp.MustCompile(want).MatchString(string(out)) {
 					t.Errorf("output lacks %q", want)
 				}
 			}
-			if n := strings.Count(string(out), "(as expected)"); n != 9 {
-				t.Errorf("%d demo captures as expected, want 9\n%s", n, tail(string(out), 3000))
+			if n := strings.Count(string(out), "(as expected)"); n != 11 {
+				t.Errorf("%d demo captures as expected, want 11\n%s", n, tail(string(out), 3000))
 			}
 			if len(mode) > 0 && !strings.Contains(string(out), "temporal-server on PostgreSQL") {
 				t.Errorf("--postgres did not start temporal-server on PostgreSQL:\n%s", tail(string(out), 3000))

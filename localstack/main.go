@@ -128,7 +128,7 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	say("demo captures started; watch them in the Web UI: %s/namespaces/default/workflows", st.UIURL)
-	say("  search, for example: CaptureStatus=\"UNKNOWN\"   or   AlipayPaymentId=\"%s\"", demos[0].paymentID)
+	say("  search, for example: CaptureStatus=\"UNKNOWN\"   or   AlipayPaymentId=\"%s\"   or   AlipayMerchant=\"%s\"", demos[0].paymentID, stack.SecondMerchant)
 	ok := reportDemo(ctx, st.Capture, demos, st.UIURL)
 	if o.once {
 		if !ok {
@@ -193,24 +193,33 @@ func startDemo(ctx context.Context, st *stack.Stack) ([]demo, error) {
 		expiry  time.Duration
 		start   func(context.Context, workflows.CaptureInput) error
 		partial bool
+		second  bool // the second merchant account's payment (stack.SecondMerchant)
 	}{
-		{"S: captured at once", alipaytest.Scenario{}, workflows.StateCaptured, workflows.Policy{}, 0, nil, false},
-		{"F: refused (RISK_REJECT)", alipaytest.Scenario{Result: "F", FailCode: "RISK_REJECT"}, workflows.StateFailed, workflows.Policy{}, 0, nil, false},
-		{"U then notifyCapture", alipaytest.Scenario{Result: "U", ResolveTo: "S", ResolveAfter: alipaytest.Duration(10 * time.Minute)}, workflows.StateCaptured, workflows.Policy{}, 0, nil, false},
+		{"S: captured at once", alipaytest.Scenario{}, workflows.StateCaptured, workflows.Policy{}, 0, nil, false, false},
+		{"F: refused (RISK_REJECT)", alipaytest.Scenario{Result: "F", FailCode: "RISK_REJECT"}, workflows.StateFailed, workflows.Policy{}, 0, nil, false, false},
+		{"U then notifyCapture", alipaytest.Scenario{Result: "U", ResolveTo: "S", ResolveAfter: alipaytest.Duration(10 * time.Minute)}, workflows.StateCaptured, workflows.Policy{}, 0, nil, false, false},
 		{"U then inquiryPayment", alipaytest.Scenario{Result: "U", ResolveTo: "S", ResolveAfter: alipaytest.Duration(10 * time.Minute), NoNotify: true},
-			workflows.StateCaptured, workflows.Policy{InquirySchedule: []time.Duration{5 * time.Second}}, 0, nil, false},
+			workflows.StateCaptured, workflows.Policy{InquirySchedule: []time.Duration{5 * time.Second}}, 0, nil, false, false},
 		{"U past the deadline, then F: expired", alipaytest.Scenario{Result: "U", ResolveTo: "F", ResolveAfter: alipaytest.Duration(time.Hour), NoNotify: true},
-			workflows.StateExpired, workflows.Policy{InquirySchedule: []time.Duration{5 * time.Second}, DeadlineMargin: 5 * time.Second}, 30 * time.Second, nil, false},
+			workflows.StateExpired, workflows.Policy{InquirySchedule: []time.Duration{5 * time.Second}, DeadlineMargin: 5 * time.Second}, 30 * time.Second, nil, false, false},
 		{"U past the deadline: unresolved", alipaytest.Scenario{Result: "U", NoNotify: true}, workflows.StateUnresolved,
-			workflows.Policy{InquirySchedule: []time.Duration{5 * time.Second}, DeadlineMargin: 5 * time.Second, ResolveWithin: 15 * time.Second}, 30 * time.Second, nil, false},
-		{"split shipment: 40 % then the rest", alipaytest.Scenario{}, workflows.StateCaptured, workflows.Policy{}, 0, splitShipment, true},
+			workflows.Policy{InquirySchedule: []time.Duration{5 * time.Second}, DeadlineMargin: 5 * time.Second, ResolveWithin: 15 * time.Second}, 30 * time.Second, nil, false, false},
+		{"split shipment: 40 % then the rest", alipaytest.Scenario{}, workflows.StateCaptured, workflows.Policy{}, 0, splitShipment, true, false},
 		{"authorized, never shipped: voided", alipaytest.Scenario{}, workflows.StateCancelled,
-			workflows.Policy{DeadlineMargin: 5 * time.Second}, 30 * time.Second, neverShipped, false},
-		{"shipment racing authorize: one capture", alipaytest.Scenario{}, workflows.StateCaptured, workflows.Policy{}, 0, race, false},
+			workflows.Policy{DeadlineMargin: 5 * time.Second}, 30 * time.Second, neverShipped, false, false},
+		{"shipment racing authorize: one capture", alipaytest.Scenario{}, workflows.StateCaptured, workflows.Policy{}, 0, race, false, false},
+		{"second account (" + stack.SecondMerchant + "): S", alipaytest.Scenario{}, workflows.StateCaptured, workflows.Policy{}, 0, nil, false, true},
+		{"second account: U then notifyCapture", alipaytest.Scenario{Result: "U", ResolveTo: "S", ResolveAfter: alipaytest.Duration(10 * time.Minute)},
+			workflows.StateCaptured, workflows.Policy{}, 0, nil, false, true},
 	}
 	var out []demo
 	for i, p := range paths {
+		clientID, merchant := stack.ClientID, ""
+		if p.second {
+			clientID, merchant = stack.SecondClientID, stack.SecondMerchant
+		}
 		pay, err := st.Authorize(ctx, alipaytest.Authorization{
+			ClientID:        clientID,
 			PaymentID:       fmt.Sprintf("DEMO%s%d", time.Now().UTC().Format("20060102150405"), i+1),
 			Amount:          alipay.MustParseDecimal("USD", fmt.Sprintf("%d.00", 10*(i+1))),
 			Scenario:        p.sc,
@@ -219,7 +228,7 @@ func startDemo(ctx context.Context, st *stack.Stack) ([]demo, error) {
 		if err != nil {
 			return nil, err
 		}
-		in := workflows.CaptureInput{PaymentID: pay.PaymentID, Amount: pay.Amount, OrderID: fmt.Sprintf("DEMO-ORDER-%d", i+1), AuthorizedAt: time.Now(), Policy: p.policy}
+		in := workflows.CaptureInput{PaymentID: pay.PaymentID, Merchant: merchant, Amount: pay.Amount, OrderID: fmt.Sprintf("DEMO-ORDER-%d", i+1), AuthorizedAt: time.Now(), Policy: p.policy}
 		if p.expiry > 0 {
 			in.AuthorizedAt, in.AuthExpiresAt = time.Time{}, time.Now().Add(p.expiry)
 		}

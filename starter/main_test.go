@@ -90,8 +90,15 @@ func TestCaptureCommand(t *testing.T) {
 		list = nil
 		_ = json.Unmarshal([]byte(out), &list)
 	}
-	if len(list) != 1 || list[0].PaymentID != failing {
+	if len(list) != 1 || list[0].PaymentID != failing || list[0].Merchant != workflows.DefaultMerchant {
 		t.Errorf("list --status FAILED: %s", out)
+	}
+	for merchant, want := range map[string]int{workflows.DefaultMerchant: 1, "europe": 0} {
+		_, out, _ = e.starter("", "list", "--status", "FAILED", "--merchant", merchant)
+		list = nil
+		if err := json.Unmarshal([]byte(out), &list); err != nil || len(list) != want {
+			t.Errorf("list --status FAILED --merchant %s: %s, want %d", merchant, out, want)
+		}
 	}
 }
 
@@ -200,6 +207,8 @@ func TestUsageErrors(t *testing.T) {
 		{"", []string{"status"}, "status: want exactly one PAYMENT_ID, got 0 arguments"},
 		{"", []string{"cancel", "A", "B"}, "cancel: want exactly one PAYMENT_ID, got 2 arguments"},
 		{"", []string{"list", "--status", "DONE"}, "not a capture state"},
+		{"", []string{"list", "--merchant", "asia pacific"}, "list: --merchant: merchant \"asia pacific\": use letters"},
+		{"", []string{"capture", "--payment-id", "P", "--amount", "1", "--currency", "USD", "--merchant", "a/b"}, "use letters, digits"},
 		{"", []string{"batch", "--format", "xml"}, "want csv or jsonl"},
 		{"amount,currency\n1,USD\n", []string{"batch"}, "payment_id is required"},
 		{"payment_id,amount,currency,colour\n", []string{"batch"}, `unknown column "colour"`},

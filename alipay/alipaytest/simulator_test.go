@@ -22,8 +22,10 @@ var usd10 = alipay.Amount{Currency: "USD", Value: "1000"}
 // receiver is a merchant notification endpoint: it verifies what arrives with Antom's public
 // key and refuses the first failFirst valid deliveries with HTTP 500.
 type receiver struct {
-	t         *testing.T
-	verifier  alipay.NotificationVerifier
+	t        *testing.T
+	verifier interface {
+		Verify(method, path string, header http.Header, body []byte) (*alipay.Notification, error)
+	}
 	failFirst int
 	mu        sync.Mutex
 	valid     int
@@ -558,5 +560,53 @@ func TestPartialCaptures(t *testing.T) {
 
 	if _, err := sim.Authorize(alipaytest.Authorization{Amount: usd10, MaxCaptures: 2}); err == nil {
 		t.Error("maxCaptures without partialCaptures accepted")
+	}
+}
+
+// TestSeveralAccounts: each merchant account has its own Client-Id and key pairs. An account
+// never sees another's payments, responses are signed with the account's Antom key, and its
+// notifications carry its Client-Id and verify only with its Antom key.
+func TestSeveralAccounts(t *testing.T) {
+	rec := newReceiver(t, 0)
+	sim := alipaytest.NewServer(alipaytest.Config{NotifyURL: rec.url(), Accounts: []alipaytest.Account{{ClientID: "EU"}}})
+	t.Cleanup(sim.Close)
+	cfgA, cfgB := sim.Config(), sim.ConfigFor("EU")
+	if cfgA.AntomPublicKey.Equal(cfgB.AntomPublicKey) || cfgA.PrivateKey.Equal(cfgB.PrivateKey) {
+		t.Fatal("the two accounts share keys")
+	}
+	rec.verifier = alipay.NotificationVerifiers{
+		{Merchant: "default", ClientID: cfgA.ClientID, AntomPublicKey: cfgA.AntomPublicKey},
+		{Merchant: "europe", ClientID: "EU", AntomPublicKey: cfgB.AntomPublicKey},
+	}
+	clientA, _ := alipay.NewClient(cfgA)
+	clientB, _ := alipay.NewClient(cfgB)
+	ctx := context.Background()
+
+	p, err := sim.Authorize(alipaytest.Authorization{ClientID: "EU", Amount: usd10, Scenario: alipaytest.Scenario{Result: "U", ResolveTo: "S"}})
+	if err != nil || p.ClientID != "EU" {
+		t.Fatalf("%+v, %v", p, err)
+	}
+	if resp, err := clientA.InquiryPayment(ctx, alipay.InquiryRequest{PaymentID: p.PaymentID}); err != nil || resp.Result.ResultCode != alipay.CodeOrderNotExist {
+		t.Errorf("the other account's inquiry: %+v, %v", resp, err)
+	}
+	req := alipay.CaptureRequest{CaptureRequestID: p.PaymentID + "-cap-1", PaymentID: p.PaymentID, CaptureAmount: usd10}
+	if resp, err := clientA.Capture(ctx, req); err != nil || resp.Result.ResultCode != alipay.CodeAuthNotFound {
+		t.Errorf("the other account's capture: %+v, %v", resp, err)
+	}
+	wrongKey := cfgB
+	wrongKey.AntomPublicKey = cfgA.AntomPublicKey
+	if c, _ := alipay.NewClient(wrongKey); c != nil {
+		if _, err := c.InquiryPayment(ctx, alipay.InquiryRequest{PaymentID: p.PaymentID}); err == nil {
+			t.Error("a response of the second account verified with the first account's Antom key")
+		}
+	}
+	if resp, err := clientB.Capture(ctx, req); err != nil || resp.Result.ResultStatus != alipay.StatusUnknown {
+		t.Fatalf("the account's capture: %+v, %v", resp, err)
+	}
+	if n := rec.next(t); !n.Succeeded() || n.PaymentID != p.PaymentID {
+		t.Errorf("notification %+v", n)
+	}
+	if valid, refused := rec.counts(); valid != 1 || refused != 0 {
+		t.Errorf("%d valid, %d refused notifications", valid, refused)
 	}
 }

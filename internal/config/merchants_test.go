@@ -118,3 +118,32 @@ func TestMerchantRegistryErrors(t *testing.T) {
 		t.Errorf("no account at all: %v", err)
 	}
 }
+
+// TestMerchantRegistryExample: deploy/merchants.example.yaml, with its secrets in place, is a
+// valid registry of the two accounts it shows.
+func TestMerchantRegistryExample(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "deploy", "merchants.example.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	k, _ := rsa.GenerateKey(rand.Reader, 2048)
+	if err := os.MkdirAll(filepath.Join(dir, "europe"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "europe", "merchant_private_key.pem"), alipay.PrivateKeyPEM(k), 0o600)
+	os.WriteFile(filepath.Join(dir, "europe", "antom_public_key.pem"), alipay.PublicKeyPEM(&k.PublicKey), 0o600)
+	t.Setenv("AMERICAS_PRIVATE_KEY", alipay.EncodePrivateKey(k))
+	t.Setenv("AMERICAS_ANTOM_PUBLIC_KEY", string(alipay.PublicKeyPEM(&k.PublicKey)))
+	f := filepath.Join(dir, "merchants.yaml")
+	os.WriteFile(f, []byte(strings.ReplaceAll(string(doc), "/run/secrets", dir)), 0o600)
+	ms, err := Alipay{MerchantsFile: f}.Merchants(true)
+	if err != nil || len(ms) != 2 || ms[0].Name != "europe" || ms[0].KeyVersion != "2" || ms[1].Name != "americas" || ms[1].KeyVersion != "1" {
+		t.Fatalf("%+v, %v", ms, err)
+	}
+	for _, m := range ms {
+		if _, err := m.Client(); err != nil {
+			t.Errorf("%s: %v", m.Name, err)
+		}
+	}
+}
