@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/capturekit/alipay-capture/alipay"
+	"github.com/capturekit/alipay-capture/events"
 	"github.com/capturekit/alipay-capture/workflows"
 )
 
@@ -31,6 +32,8 @@ type Activities struct {
 	Antom Antom
 	// Merchants holds the clients of the merchant accounts by name, for a worker serving several.
 	Merchants map[string]Antom
+	// Events posts capture events to the merchant's endpoint (EVENTS_URL); nil when not set.
+	Events *events.Sender
 	// Now returns the current time; nil means time.Now. Tests set it.
 	Now func() time.Time
 }
@@ -142,6 +145,16 @@ func (a *Activities) Cancel(ctx context.Context, in workflows.CancelActivityInpu
 		return alipay.Result{}, err
 	}
 	return resp.Result, nil
+}
+
+// DeliverEvent posts one capture event; an error (the receiver is down or did not answer 2xx) is
+// retried by the delivery workflow. A worker without EVENTS_URL fails it (retryably too), so that
+// a worker that has it takes the retry.
+func (a *Activities) DeliverEvent(ctx context.Context, e events.Event) error {
+	if a.Events == nil {
+		return temporal.NewApplicationError("EVENTS_URL is not set on this worker; another worker will deliver event "+e.ID, workflows.ErrTypeNotSent)
+	}
+	return a.Events.Send(ctx, e)
 }
 
 // resultError maps a verified result to an activity error, or nil for S and "wait" U answers.

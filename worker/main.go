@@ -46,6 +46,9 @@ func run(log *slog.Logger) error {
 		acts.Merchants[m.Name] = c
 		accounts = append(accounts, fmt.Sprintf("%s=%s@%s", m.Name, m.ClientID, m.BaseURL))
 	}
+	if acts.Events, err = s.Events(); err != nil {
+		return err
+	}
 	reg, err := metrics.New(log)
 	if err != nil {
 		return err
@@ -92,10 +95,10 @@ func run(log *slog.Logger) error {
 		MaxConcurrentWorkflowTaskPollers:       s.Pollers,
 		MaxConcurrentActivityTaskPollers:       s.Pollers,
 	})
-	workflows.Register(w)
+	workflows.RegisterWith(w, workflows.Options{Events: acts.Events != nil})
 	w.RegisterActivity(acts)
 	log.Info("worker started", "temporal", s.Temporal.Address, "namespace", s.Temporal.Namespace,
-		"taskQueue", s.TaskQueue, "merchants", accounts, "metrics", s.MetricsListen)
+		"taskQueue", s.TaskQueue, "merchants", accounts, "events", s.EventsURL != "", "metrics", s.MetricsListen)
 	if err := w.Run(worker.InterruptCh()); err != nil {
 		return err
 	}

@@ -13,7 +13,6 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
 
 	"github.com/capturekit/alipay-capture/alipay"
 )
@@ -439,12 +438,9 @@ type CancelActivityInput struct {
 	PaymentID string `json:"paymentId"`
 }
 
-// Register registers CaptureWorkflow and ReconcileWorkflow with a worker (or replayer) under
-// WorkflowType and ReconcileWorkflowType.
-func Register(r worker.WorkflowRegistry) {
-	r.RegisterWorkflowWithOptions(CaptureWorkflow, workflow.RegisterOptions{Name: WorkflowType})
-	r.RegisterWorkflowWithOptions(ReconcileWorkflow, workflow.RegisterOptions{Name: ReconcileWorkflowType})
-}
+// Register registers CaptureWorkflow (sending no events), ReconcileWorkflow and EventsWorkflow
+// with a worker (or replayer) under their type names; RegisterWith sets Options.
+func Register(r worker.WorkflowRegistry) { RegisterWith(r, Options{}) }
 
 // Memo keys of a capture workflow (set at start by capture.Client, else by the workflow).
 const (

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/capturekit/alipay-capture/events"
 )
 
 // The deadline guard (workflow version 2): while the authorization waits for capture requests
@@ -79,6 +81,7 @@ func (r *run) warnIfDue(ctx workflow.Context, now time.Time) {
 	r.log.Warn("authorization expiring with part uncaptured", "paymentId", r.in.PaymentID, "deadline", r.st.Deadline,
 		"remaining", r.st.Remaining.String(), "onDeadline", r.in.Policy.OnDeadline)
 	r.metrics.Counter(MetricExpiring).Inc(1)
+	r.emit(ctx, events.AuthorizationExpiring, nil)
 }
 
 // onDeadline applies policy.onDeadline to the uncaptured remainder.

@@ -161,7 +161,9 @@ func (r *run) runCapture(ctx workflow.Context, c *captureEntry) (done bool, err 
 	}
 	c.rec.State = r.st.State
 	r.recordCapture(c)
-	return r.afterCapture(ctx, c, err)
+	done, err = r.afterCapture(ctx, c, err)
+	r.emitCaptureOutcome(ctx, c)
+	return done, err
 }
 
 // beginCapture points the send-and-resolve loop at capture c.

@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/capturekit/alipay-capture/activities"
 	"github.com/capturekit/alipay-capture/alipay"
 	"github.com/capturekit/alipay-capture/alipay/alipaytest"
 	"github.com/capturekit/alipay-capture/capture"
@@ -52,7 +53,7 @@ func TestCapturePathsOnRealServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.StartWorker(t, tq, antom)
+	srv.StartWorker(t, tq, &activities.Activities{Antom: antom})
 	cc := capture.Client{Temporal: c, TaskQueue: tq}
 
 	scaled := func(d time.Duration) time.Duration { return d / 10000 }

@@ -24,6 +24,10 @@ import (
 // sent at or after the deadline minus the policy's margin. A capture still in process at the
 // deadline stays UNKNOWN (overdue) and closes UNRESOLVED only after policy.resolveWithin.
 func CaptureWorkflow(ctx workflow.Context, in CaptureInput) (*Result, error) {
+	return captureWorkflow(ctx, in, Options{})
+}
+
+func captureWorkflow(ctx workflow.Context, in CaptureInput, o Options) (*Result, error) {
 	merchant := MerchantName(in.Merchant)
 	r := &run{
 		v:             workflow.GetVersion(ctx, changeMoneyTruth, versionLegacy, currentVersion),
@@ -32,6 +36,7 @@ func CaptureWorkflow(ctx workflow.Context, in CaptureInput) (*Result, error) {
 		metrics:       workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"merchant": merchant}),
 		notifications: workflow.GetSignalChannel(ctx, SignalNotifyCapture),
 	}
+	r.initEvents(ctx, o)
 	r.st = Status{State: StatePending, PaymentID: in.PaymentID, Merchant: merchant, OrderID: in.OrderID, Amount: in.Amount}
 	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (Status, error) { return r.st, nil }); err != nil {
 		return nil, err
@@ -71,6 +76,7 @@ type run struct {
 	cancelErr       error // its outcome, for the update caller
 
 	auth authorization // version 2: the whole authorization and its captures (lifecycle.go)
+	ev   eventStream   // capture events (events.go)
 }
 
 // legacy reports whether the history was recorded by the first release's logic, which running
@@ -186,18 +192,22 @@ func (r *run) refuseToStart(ctx workflow.Context, code, msg, errType string) err
 func (r *run) finish(ctx workflow.Context, err error) (*Result, error) {
 	if err != nil {
 		if !r.legacy() && !r.st.State.Final() && temporal.IsCanceledError(err) {
-			return nil, r.closeCancelled(ctx, err)
+			err = r.closeCancelled(ctx, err)
+			r.closeEvents(ctx)
+			return nil, err
 		}
 		if r.v >= versionLifecycle {
 			// Let capture requests answered at the end return their answer.
 			_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 		}
+		r.closeEvents(ctx)
 		return nil, err
 	}
 	// Let a cancel update return its answer before the workflow completes.
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 		return nil, err
 	}
+	r.closeEvents(ctx)
 	st := r.st
 	return &st, nil
 }

@@ -41,7 +41,8 @@ type harness struct {
 	inquiries  []time.Time
 	cancels    int
 	statuses   []string // CaptureStatus values upserted, in order
-	anyID      bool     // inquiries may name any capture request id (several captures)
+	statusAt   []time.Time
+	anyID      bool // inquiries may name any capture request id (several captures)
 	attrs      map[string]any
 	memo       map[string]any
 
@@ -57,11 +58,13 @@ func newEnv() *testsuite.TestWorkflowEnvironment {
 	return s.NewTestWorkflowEnvironment()
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t *testing.T) *harness { return newHarnessWith(t, workflows.Options{}) }
+
+// newHarnessWith returns a harness whose workflows are registered with o, as a worker does.
+func newHarnessWith(t *testing.T, o workflows.Options) *harness {
 	h := &harness{t: t, env: newEnv(), attrs: map[string]any{}}
 	h.env.SetStartTime(t0)
-	h.env.RegisterWorkflow(workflows.CaptureWorkflow)
-	h.env.RegisterWorkflowWithOptions(workflows.ReconcileWorkflow, workflow.RegisterOptions{Name: workflows.ReconcileWorkflowType})
+	workflows.RegisterWith(h.env, o)
 	h.env.RegisterActivity(&activities.Activities{})
 	h.env.OnActivity(workflows.ActivityCapture, mock.Anything, mock.Anything).Return(
 		func(ctx context.Context, in workflows.CaptureActivityInput) (workflows.CaptureActivityResult, error) {
@@ -97,6 +100,7 @@ func newHarness(t *testing.T) *harness {
 			h.attrs[k.GetName()] = v
 			if k.GetName() == workflows.SearchAttrStatus {
 				h.statuses = append(h.statuses, v.(string))
+				h.statusAt = append(h.statusAt, h.env.Now())
 			}
 		}
 	})
@@ -112,7 +116,7 @@ func input() workflows.CaptureInput {
 
 func (h *harness) run(in workflows.CaptureInput) {
 	h.t.Helper()
-	h.env.ExecuteWorkflow(workflows.CaptureWorkflow, in)
+	h.env.ExecuteWorkflow(workflows.WorkflowType, in)
 	if !h.env.IsWorkflowCompleted() {
 		h.t.Fatal("workflow did not complete")
 	}

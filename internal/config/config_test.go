@@ -148,3 +148,28 @@ func TestTemporalFromEnvironment(t *testing.T) {
 		t.Errorf("CA file without a certificate: %v", err)
 	}
 }
+
+// TestEventsConfiguration: EVENTS_URL needs a usable URL and a secret; errors name the variable.
+func TestEventsConfiguration(t *testing.T) {
+	if s, err := (Worker{}).Events(); s != nil || err != nil {
+		t.Errorf("no EVENTS_URL: %v, %v; want no sender", s, err)
+	}
+	s, err := (Worker{EventsURL: "https://orders.example/capture-events", EventsSecret: "0123456789abcdef"}).Events()
+	if err != nil || s == nil || s.URL != "https://orders.example/capture-events" || string(s.Secret) != "0123456789abcdef" {
+		t.Errorf("sender %+v, %v", s, err)
+	}
+	for w, want := range map[Worker]string{
+		{EventsURL: "orders.example/x", EventsSecret: "0123456789abcdef"}: "EVENTS_URL",
+		{EventsURL: "https://orders.example/x", EventsSecret: "short"}:     "EVENTS_SECRET: set a secret of at least 16",
+		{EventsURL: "https://orders.example/x"}:                            "EVENTS_SECRET",
+		{EventsSecret: "0123456789abcdef"}:                                 "EVENTS_URL is not",
+	} {
+		_, err := w.Events()
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%+v: %v, want %q", w, err, want)
+		}
+		if err != nil && w.EventsSecret != "" && strings.Contains(err.Error(), w.EventsSecret) {
+			t.Errorf("error shows the secret: %v", err)
+		}
+	}
+}

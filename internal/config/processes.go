@@ -1,10 +1,14 @@
 package config
 
 import (
+	"fmt"
+	"net/url"
 	"reflect"
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
+
+	"github.com/capturekit/alipay-capture/events"
 )
 
 // Worker is the worker process's configuration.
@@ -14,6 +18,8 @@ type Worker struct {
 	TaskQueue     string        `envconfig:"CAPTURE_TASK_QUEUE" default:"alipay-capture" desc:"task queue to poll"`
 	MetricsListen string        `envconfig:"WORKER_METRICS_LISTEN" default:":9090" desc:"address of the Prometheus /metrics endpoint; empty disables it"`
 	StopTimeout   time.Duration `envconfig:"WORKER_STOP_TIMEOUT" default:"30s" desc:"how long running activities may take to finish on shutdown"`
+	EventsURL     string        `envconfig:"EVENTS_URL" desc:"your endpoint for capture events (JSON POSTs signed with EVENTS_SECRET); empty: no events"`
+	EventsSecret  string        `envconfig:"EVENTS_SECRET" desc:"HMAC-SHA256 key of the Capture-Signature header of events, at least 16 characters (required with EVENTS_URL)"`
 	// Tuning; 0 keeps the Temporal SDK's default. BENCHMARKS.md says why these defaults.
 	StickyCacheSize            int `envconfig:"WORKER_STICKY_CACHE_SIZE" default:"2000" desc:"workflows kept in memory between tasks; captures wait for days, so a small cache bounds memory at little cost (SDK default 10000)"`
 	MaxConcurrentActivities    int `envconfig:"WORKER_MAX_CONCURRENT_ACTIVITIES" desc:"activities (Antom calls) executing at once (SDK default 1000)"`
@@ -74,4 +80,22 @@ func Variables(v any) []string {
 	}
 	walk(reflect.Indirect(reflect.ValueOf(v)).Type())
 	return names
+}
+
+// Events returns the sender of capture events, or nil when EVENTS_URL is not set.
+func (w Worker) Events() (*events.Sender, error) {
+	if w.EventsURL == "" {
+		if w.EventsSecret != "" {
+			return nil, fmt.Errorf("EVENTS_SECRET is set but EVENTS_URL is not: give the endpoint that receives capture events")
+		}
+		return nil, nil
+	}
+	u, err := url.Parse(w.EventsURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("EVENTS_URL %q: want an http or https URL", w.EventsURL)
+	}
+	if len(w.EventsSecret) < 16 {
+		return nil, fmt.Errorf("EVENTS_SECRET: set a secret of at least 16 characters (your receiver verifies the Capture-Signature header with it)")
+	}
+	return &events.Sender{URL: w.EventsURL, Secret: []byte(w.EventsSecret)}, nil
 }

@@ -132,12 +132,13 @@ func StartPostgres(t testing.TB, o ClusterOptions) *Server {
 	return &Server{Client: tc, Address: c.Address, Cluster: c}
 }
 
-// StartWorker runs CaptureWorkflow and its activities over antom on taskQueue until the test ends.
-func (s *Server) StartWorker(t testing.TB, taskQueue string, antom activities.Antom) {
+// StartWorker runs the workflows and acts on taskQueue until the test ends; captures send events
+// when acts.Events is set.
+func (s *Server) StartWorker(t testing.TB, taskQueue string, acts *activities.Activities) {
 	t.Helper()
 	w := worker.New(s.Client, taskQueue, worker.Options{})
-	workflows.Register(w)
-	w.RegisterActivity(&activities.Activities{Antom: antom})
+	workflows.RegisterWith(w, workflows.Options{Events: acts.Events != nil})
+	w.RegisterActivity(acts)
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -155,6 +156,6 @@ func StartCaptureSystem(t testing.TB, taskQueue string) (*Server, *alipaytest.Se
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.StartWorker(t, taskQueue, antom)
+	srv.StartWorker(t, taskQueue, &activities.Activities{Antom: antom})
 	return srv, sim
 }

@@ -9,6 +9,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/capturekit/alipay-capture/activities"
 	"github.com/capturekit/alipay-capture/alipay"
 	"github.com/capturekit/alipay-capture/alipay/alipaytest"
 	"github.com/capturekit/alipay-capture/internal/temporaltest"
@@ -31,7 +32,7 @@ func TestNotificationResolvesWorkflowOnRealServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.StartWorker(t, "receiver-test", antom)
+	srv.StartWorker(t, "receiver-test", &activities.Activities{Antom: antom})
 
 	// In process for 2 simulated minutes (0.12 s), then S with a duplicate notification; the
 	// workflow's first inquiry would come only after an hour.

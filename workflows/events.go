@@ -1,0 +1,241 @@
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/capturekit/alipay-capture/events"
+)
+
+// Capture events (package events) go to the merchant's own services through a delivery workflow
+// per capture run, a child the capture workflow starts at its first event and abandons when it
+// closes: delivery retries for days without ever holding up the capture.
+const (
+	// EventsWorkflowType is the registered name of EventsWorkflow.
+	EventsWorkflowType = "CaptureEventsWorkflow"
+	// SignalEvent hands an events.Event to the delivery workflow.
+	SignalEvent = "event"
+	// SignalEventsDone tells the delivery workflow how many events the capture emitted in all.
+	SignalEventsDone = "eventsDone"
+	// ActivityDeliverEvent posts one event (activities.Activities.DeliverEvent).
+	ActivityDeliverEvent = "DeliverEvent"
+	// EventDeliveryWindow is how long one event's delivery is retried before it is given up:
+	// a receiver may be down for days.
+	EventDeliveryWindow = 7 * 24 * time.Hour
+)
+
+const (
+	// changeEvents is the change id of capture events; version 1 records, in a side effect,
+	// whether the worker that started the capture sends events.
+	changeEvents                   = "events"
+	eventsVersion workflow.Version = 1
+	// eventsIdle ends a delivery workflow whose capture never said it was done (terminated).
+	eventsIdle = 60 * 24 * time.Hour
+)
+
+// Options configure the workflows a worker registers.
+type Options struct {
+	// Events: captures started on this worker send capture events (EVENTS_URL is set).
+	Events bool
+}
+
+// RegisterWith registers CaptureWorkflow (with o), ReconcileWorkflow and EventsWorkflow under
+// their type names.
+func RegisterWith(r worker.WorkflowRegistry, o Options) {
+	r.RegisterWorkflowWithOptions(func(ctx workflow.Context, in CaptureInput) (*Result, error) {
+		return captureWorkflow(ctx, in, o)
+	}, workflow.RegisterOptions{Name: WorkflowType})
+	r.RegisterWorkflowWithOptions(ReconcileWorkflow, workflow.RegisterOptions{Name: ReconcileWorkflowType})
+	r.RegisterWorkflowWithOptions(EventsWorkflow, workflow.RegisterOptions{Name: EventsWorkflowType})
+}
+
+// EventsWorkflowID returns the id of the delivery workflow of one capture run's events.
+func EventsWorkflowID(paymentID, runID string) string {
+	return "capture-events/" + paymentID + "/" + runID
+}
+
+// EventsInput starts the delivery of a capture run's events with the first of them.
+type EventsInput struct {
+	PaymentID string         `json:"paymentId"`
+	Events    []events.Event `json:"events"`
+}
+
+// EventsResult says what became of a capture run's events.
+type EventsResult struct {
+	Delivered int `json:"delivered"`
+	// Abandoned lists the ids of events not delivered within EventDeliveryWindow.
+	Abandoned []string `json:"abandoned,omitempty"`
+}
+
+// EventsWorkflow delivers a capture run's events one at a time in their order (Event.Seq),
+// whatever order its signals arrive in, each retried with backoff up to an hour between attempts
+// for EventDeliveryWindow; it ends once the capture said how many there are and all were
+// delivered (or given up).
+func EventsWorkflow(ctx workflow.Context, in EventsInput) (EventsResult, error) {
+	log := workflow.GetLogger(ctx)
+	waiting := map[int]events.Event{}
+	for _, e := range in.Events {
+		waiting[e.Seq] = e
+	}
+	total := -1 // unknown until the capture closes
+	evCh := workflow.GetSignalChannel(ctx, SignalEvent)
+	doneCh := workflow.GetSignalChannel(ctx, SignalEventsDone)
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    30 * time.Second,
+		ScheduleToCloseTimeout: EventDeliveryWindow,
+		// The window bounds the attempts; the explicit limit only keeps them bounded under test
+		// environments that cap "unlimited".
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 10 * time.Second, BackoffCoefficient: 2, MaximumInterval: time.Hour, MaximumAttempts: 1000},
+	})
+	var res EventsResult
+	next := 1
+	for {
+		for {
+			var e events.Event
+			if !evCh.ReceiveAsync(&e) {
+				break
+			}
+			waiting[e.Seq] = e
+		}
+		doneCh.ReceiveAsync(&total)
+		e, ready := waiting[next]
+		if !ready {
+			if total >= 0 && next > total {
+				return res, nil
+			}
+			idle := false
+			tctx, stop := workflow.WithCancel(ctx)
+			sel := workflow.NewSelector(ctx)
+			sel.AddReceive(evCh, func(c workflow.ReceiveChannel, _ bool) {
+				var e events.Event
+				c.Receive(ctx, &e)
+				waiting[e.Seq] = e
+			})
+			sel.AddReceive(doneCh, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, &total) })
+			sel.AddFuture(workflow.NewTimer(tctx, eventsIdle), func(workflow.Future) { idle = true })
+			sel.Select(ctx)
+			stop()
+			if idle {
+				log.Warn("capture events: no word from the capture for a long time; ending", "paymentId", in.PaymentID, "delivered", res.Delivered)
+				return res, nil
+			}
+			continue
+		}
+		if err := workflow.ExecuteActivity(actx, ActivityDeliverEvent, e).Get(ctx, nil); err != nil {
+			log.Error("capture event not delivered within the delivery window; given up", "eventId", e.ID, "type", e.Type, "err", err)
+			res.Abandoned = append(res.Abandoned, e.ID)
+		} else {
+			res.Delivered++
+		}
+		delete(waiting, next)
+		next++
+	}
+}
+
+// eventStream is a capture run's side of its events: whether it sends them, how many, and the
+// delivery workflow they go to.
+type eventStream struct {
+	on                bool
+	seq               int
+	child             workflow.ChildWorkflowFuture
+	sent              []workflow.Future
+	unresolvedEmitted bool
+}
+
+// initEvents decides, once per history, whether this capture sends events.
+func (r *run) initEvents(ctx workflow.Context, o Options) {
+	if workflow.GetVersion(ctx, changeEvents, workflow.DefaultVersion, eventsVersion) < eventsVersion {
+		return
+	}
+	_ = workflow.SideEffect(ctx, func(workflow.Context) any { return o.Events }).Get(&r.ev.on)
+}
+
+// emit sends an event of type typ about the authorization (and capture c, if not nil) to the
+// delivery workflow, without waiting for it.
+func (r *run) emit(ctx workflow.Context, typ string, c *CaptureRecord) {
+	if !r.ev.on {
+		return
+	}
+	// Events outlive a cancellation of the workflow: they are sent whatever ctx says.
+	ctx, _ = workflow.NewDisconnectedContext(ctx)
+	r.ev.seq++
+	runID := workflow.GetInfo(ctx).WorkflowExecution.RunID
+	e := events.Event{
+		ID: fmt.Sprintf("evt_%s_%d", runID, r.ev.seq), Type: typ, Time: workflow.Now(ctx).UTC(), Seq: r.ev.seq,
+		PaymentID: r.in.PaymentID, Merchant: r.st.Merchant, OrderID: r.in.OrderID, State: string(r.st.State),
+		Authorized: r.st.Authorized, Captured: r.st.Captured, Remaining: r.st.Remaining, Deadline: r.st.Deadline,
+		ResultCode: r.st.ResultCode, ResultMessage: r.st.ResultMessage,
+	}
+	if c != nil {
+		e.CaptureRequestID, e.CaptureID, e.Amount, e.CapturedAmount = c.CaptureRequestID, c.CaptureID, c.Amount, c.CapturedAmount
+		e.ResultCode, e.ResultMessage, e.Discrepancy = c.ResultCode, c.ResultMessage, c.Discrepancy
+	}
+	if r.ev.child == nil {
+		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+			WorkflowID:            EventsWorkflowID(r.in.PaymentID, runID),
+			ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
+			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+			TypedSearchAttributes: temporal.NewSearchAttributes(AttrPaymentID.ValueSet(r.in.PaymentID)),
+			StaticSummary:         "capture events of payment " + r.in.PaymentID,
+		})
+		r.ev.child = workflow.ExecuteChildWorkflow(cctx, EventsWorkflowType, EventsInput{PaymentID: r.in.PaymentID, Events: []events.Event{e}})
+		r.ev.sent = append(r.ev.sent, r.ev.child.GetChildWorkflowExecution())
+		return
+	}
+	r.ev.sent = append(r.ev.sent, r.ev.child.SignalChildWorkflow(ctx, SignalEvent, e))
+}
+
+// emitCaptureOutcome sends the events of a capture that reached its end.
+func (r *run) emitCaptureOutcome(ctx workflow.Context, c *captureEntry) {
+	rec := c.rec
+	switch rec.State {
+	case StateCaptured:
+		r.emit(ctx, events.CaptureSucceeded, &rec)
+		if rec.Discrepancy != "" {
+			r.emit(ctx, events.CaptureDiscrepancy, &rec)
+		}
+	case StateFailed:
+		r.emit(ctx, events.CaptureFailed, &rec)
+	case StateUnresolved:
+		r.ev.unresolvedEmitted = true
+		r.emit(ctx, events.CaptureUnresolved, &rec)
+	}
+}
+
+// closeEvents sends the authorization's closing event, if its close has one, and waits until
+// Temporal holds every event (not until they are delivered), so that none is lost with the run.
+func (r *run) closeEvents(ctx workflow.Context) {
+	if !r.ev.on {
+		return
+	}
+	ctx, _ = workflow.NewDisconnectedContext(ctx)
+	switch r.st.State {
+	case StateExpired:
+		r.emit(ctx, events.AuthorizationExpired, nil)
+	case StateCancelled:
+		r.emit(ctx, events.AuthorizationCancelled, nil)
+	case StateUnresolved:
+		if !r.ev.unresolvedEmitted {
+			r.emit(ctx, events.CaptureUnresolved, nil)
+		}
+	case StateCaptured:
+		if r.st.ResolvedBy == ResolvedByDeadline && r.auth.captured < r.auth.units {
+			r.emit(ctx, events.AuthorizationExpired, nil) // the remainder lapsed
+		}
+	}
+	if r.ev.child == nil {
+		return
+	}
+	r.ev.sent = append(r.ev.sent, r.ev.child.SignalChildWorkflow(ctx, SignalEventsDone, r.ev.seq))
+	for _, f := range r.ev.sent {
+		if err := f.Get(ctx, nil); err != nil {
+			r.log.Error("capture events not handed to their delivery workflow", "err", err)
+			return
+		}
+	}
+}
