@@ -203,6 +203,13 @@ func TestCensus(t *testing.T) {
 	if c.NearDeadline != 1 || c.AtRisk[capture.Pot{Merchant: workflows.DefaultMerchant, Currency: "USD"}].String() != "1075" || c.AtRiskNearDeadline[capture.Pot{Merchant: workflows.DefaultMerchant, Currency: "USD"}].String() != "1050" {
 		t.Errorf("census %+v (at risk %v, near %v)", c, c.AtRisk, c.AtRiskNearDeadline)
 	}
+	if c.Overdue != 0 {
+		t.Errorf("overdue now: %d", c.Overdue)
+	}
+	// Three hours on, the first is past its deadline and still waiting for Antom: overdue.
+	if later, err := e.cc.Census(ctx, time.Now().Add(3*time.Hour), 24*time.Hour); err != nil || later.Overdue != 1 {
+		t.Errorf("overdue three hours on: %d, %v", later.Overdue, err)
+	}
 }
 
 // TestStartFixesThePolicyInTheHistory (DESIGN §2, rule 8): the input written at start carries

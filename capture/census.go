@@ -21,6 +21,8 @@ type Census struct {
 	Running int
 	// Unknown counts captures waiting for Antom's answer.
 	Unknown int
+	// Overdue counts those of them whose deadline has passed (Antom still processing).
+	Overdue int
 	// NearDeadline counts running captures whose deadline is within Window.
 	NearDeadline int
 	// AtRisk sums the amounts of running captures by merchant account and currency, in minor
@@ -55,11 +57,15 @@ func (c Client) Census(ctx context.Context, now time.Time, window time.Duration)
 		for _, e := range resp.GetExecutions() {
 			sa := temporalSearchAttributes(e.GetSearchAttributes().GetIndexedFields())
 			out.Running++
+			deadline := sa.time(workflows.SearchAttrDeadline)
 			if sa.str(workflows.SearchAttrStatus) == string(workflows.StateUnknown) {
 				out.Unknown++
+				if !deadline.IsZero() && deadline.Before(now) {
+					out.Overdue++
+				}
 			}
 			near := false
-			if d := sa.time(workflows.SearchAttrDeadline); !d.IsZero() && d.Sub(now) <= window {
+			if d := deadline; !d.IsZero() && d.Sub(now) <= window {
 				out.NearDeadline++
 				near = true
 			}

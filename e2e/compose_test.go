@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/capturekit/alipay-capture/internal/config"
 	"github.com/capturekit/alipay-capture/internal/temporaltest"
@@ -130,5 +132,133 @@ func TestComposeFile(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(root, "Dockerfile")); err != nil {
 		t.Errorf("Dockerfile: %v", err)
+	}
+}
+
+// TestComposeObservability: under the observability profile, Prometheus loads the alert rules
+// and scrapes the worker and webhook where compose publishes their metrics, and Grafana is
+// provisioned with a Prometheus data source at that Prometheus and with the capture dashboard,
+// whose panels use that data source.
+func TestComposeObservability(t *testing.T) {
+	root, _ := filepath.Abs("..")
+	opts, err := cli.NewProjectOptions([]string{filepath.Join(root, "docker-compose.yml")},
+		cli.WithWorkingDirectory(root), cli.WithName("alipay-capture"), cli.WithProfiles([]string{"observability"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := opts.LoadProject(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mounts := func(svc types.ServiceConfig) map[string]string { // target → source, relative to the repository
+		m := map[string]string{}
+		for _, v := range svc.Volumes {
+			rel, _ := filepath.Rel(root, v.Source)
+			m[v.Target] = rel
+		}
+		return m
+	}
+	prom, err := p.GetService("prometheus")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(prom.Profiles, "observability") {
+		t.Errorf("prometheus profiles %v", prom.Profiles)
+	}
+	pm := mounts(prom)
+	if pm["/etc/prometheus/prometheus.yml"] != "deploy/prometheus/prometheus.yml" || pm["/etc/prometheus/alerts.yml"] != "deploy/prometheus/alerts.yml" {
+		t.Errorf("prometheus mounts %v", pm)
+	}
+	var promCfg struct {
+		RuleFiles     []string `yaml:"rule_files"`
+		ScrapeConfigs []struct {
+			JobName       string `yaml:"job_name"`
+			StaticConfigs []struct {
+				Targets []string `yaml:"targets"`
+			} `yaml:"static_configs"`
+		} `yaml:"scrape_configs"`
+	}
+	readYAML(t, filepath.Join(root, "deploy", "prometheus", "prometheus.yml"), &promCfg)
+	if !slices.Contains(promCfg.RuleFiles, "/etc/prometheus/alerts.yml") {
+		t.Errorf("prometheus.yml rule_files %v does not load the mounted alerts.yml", promCfg.RuleFiles)
+	}
+	targets := map[string]string{}
+	for _, sc := range promCfg.ScrapeConfigs {
+		for _, st := range sc.StaticConfigs {
+			for _, tg := range st.Targets {
+				targets[sc.JobName] = tg
+			}
+		}
+	}
+	worker, _ := p.GetService("worker")
+	webhook, _ := p.GetService("webhook")
+	if want := "worker" + *worker.Environment["WORKER_METRICS_LISTEN"]; targets["alipay-capture-worker"] != want {
+		t.Errorf("worker scraped at %q, its metrics listen on %q", targets["alipay-capture-worker"], want)
+	}
+	if want := "webhook" + *webhook.Environment["WEBHOOK_LISTEN"]; targets["alipay-capture-webhook"] != want {
+		t.Errorf("webhook scraped at %q, it listens on %q", targets["alipay-capture-webhook"], want)
+	}
+	// The alert rules name these jobs.
+	alerts, err := os.ReadFile(filepath.Join(root, "deploy", "prometheus", "alerts.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for job := range targets {
+		if !strings.Contains(string(alerts), `job="`+job+`"`) {
+			t.Errorf("alerts.yml has no rule on job %s", job)
+		}
+	}
+
+	graf, err := p.GetService("grafana")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gm := mounts(graf)
+	if !slices.Contains(graf.Profiles, "observability") || gm["/etc/grafana/provisioning"] != "deploy/grafana/provisioning" || gm["/var/lib/grafana/dashboards"] != "deploy/grafana/dashboards" {
+		t.Errorf("grafana profiles %v, mounts %v", graf.Profiles, gm)
+	}
+	var dsCfg struct {
+		Datasources []struct {
+			UID, Type, URL string
+		} `yaml:"datasources"`
+	}
+	readYAML(t, filepath.Join(root, "deploy", "grafana", "provisioning", "datasources", "prometheus.yml"), &dsCfg)
+	if len(dsCfg.Datasources) != 1 || dsCfg.Datasources[0].Type != "prometheus" || dsCfg.Datasources[0].URL != "http://prometheus:9090" {
+		t.Errorf("grafana data sources %+v", dsCfg.Datasources)
+	}
+	var provider struct {
+		Providers []struct {
+			Options struct{ Path string } `yaml:"options"`
+		} `yaml:"providers"`
+	}
+	readYAML(t, filepath.Join(root, "deploy", "grafana", "provisioning", "dashboards", "alipay-capture.yml"), &provider)
+	if len(provider.Providers) != 1 || provider.Providers[0].Options.Path != "/var/lib/grafana/dashboards" {
+		t.Errorf("dashboard provider %+v", provider.Providers)
+	}
+	var dash struct {
+		Panels []struct {
+			Title      string
+			Datasource struct{ UID string }
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(root, "deploy", "grafana", "dashboards", "alipay-capture.json"))
+	if err != nil || json.Unmarshal(b, &dash) != nil {
+		t.Fatalf("dashboard: %v", err)
+	}
+	for _, pn := range dash.Panels {
+		if pn.Datasource.UID != "" && pn.Datasource.UID != dsCfg.Datasources[0].UID {
+			t.Errorf("panel %q uses data source %q, grafana provisions %q", pn.Title, pn.Datasource.UID, dsCfg.Datasources[0].UID)
+		}
+	}
+}
+
+func readYAML(t *testing.T, path string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(b, v); err != nil {
+		t.Fatalf("%s: %v", path, err)
 	}
 }

@@ -48,7 +48,8 @@ func TestProcessesRefuseBadConfiguration(t *testing.T) {
 		env  []string
 		want string
 	}{
-		{"worker", []string{"ALIPAY_CLIENT_ID="}, "ALIPAY_CLIENT_ID is not set"},
+		{"worker", []string{"ALIPAY_CLIENT_ID="}, "no Antom merchant account: set ALIPAY_CLIENT_ID (and its keys), or ALIPAY_MERCHANTS_FILE"},
+		{"worker", []string{"ALIPAY_CLIENT_ID=", "ALIPAY_MERCHANTS_FILE=" + filepath.Join(dir, "missing.yaml")}, "ALIPAY_MERCHANTS_FILE: open"},
 		{"worker", []string{"ALIPAY_CLIENT_ID=C", "ALIPAY_PRIVATE_KEY_FILE=" + key, "ALIPAY_PUBLIC_KEY=x"}, "ALIPAY_PRIVATE_KEY_FILE (" + key + "): invalid key"},
 		{"worker", []string{"ALIPAY_CLIENT_ID=C", "ALIPAY_PRIVATE_KEY_FILE=" + filepath.Join(dir, "missing.pem")}, "ALIPAY_PRIVATE_KEY_FILE: open"},
 		{"worker", []string{"WORKER_STOP_TIMEOUT=soon"}, "WORKER_STOP_TIMEOUT"},

@@ -160,9 +160,9 @@ func TestEventsConfiguration(t *testing.T) {
 	}
 	for w, want := range map[Worker]string{
 		{EventsURL: "orders.example/x", EventsSecret: "0123456789abcdef"}: "EVENTS_URL",
-		{EventsURL: "https://orders.example/x", EventsSecret: "short"}:     "EVENTS_SECRET: set a secret of at least 16",
-		{EventsURL: "https://orders.example/x"}:                            "EVENTS_SECRET",
-		{EventsSecret: "0123456789abcdef"}:                                 "EVENTS_URL is not",
+		{EventsURL: "https://orders.example/x", EventsSecret: "short"}:    "EVENTS_SECRET: set a secret of at least 16",
+		{EventsURL: "https://orders.example/x"}:                           "EVENTS_SECRET",
+		{EventsSecret: "0123456789abcdef"}:                                "EVENTS_URL is not",
 	} {
 		_, err := w.Events()
 		if err == nil || !strings.Contains(err.Error(), want) {

@@ -84,13 +84,13 @@ func (a Alipay) Merchants(needPrivate bool) ([]Merchant, error) {
 			return nil, fmt.Errorf("ALIPAY_KEY_VERSION %w", err)
 		}
 		var err error
-		if m.AntomKeys, err = a.AntomKeys(); err != nil {
-			return nil, err
-		}
 		if needPrivate {
 			if m.PrivateKey, err = a.MerchantKey(); err != nil {
 				return nil, err
 			}
+		}
+		if m.AntomKeys, err = a.AntomKeys(); err != nil {
+			return nil, err
 		}
 		out = append(out, m)
 	}

@@ -24,7 +24,7 @@ type CensusCollector struct {
 	at   time.Time
 	ok   bool
 
-	running, unknown, near, atRisk, atRiskNear, lastOK *prometheus.Desc
+	running, unknown, overdue, near, atRisk, atRiskNear, lastOK *prometheus.Desc
 }
 
 // NewCensusCollector returns a collector over census (typically capture.Client.Census).
@@ -35,6 +35,7 @@ func NewCensusCollector(census func(ctx context.Context, now time.Time) (capture
 		log:        log,
 		running:    prometheus.NewDesc("alipay_capture_running", "Captures running (PENDING, CAPTURING or UNKNOWN): money not captured yet.", nil, nil),
 		unknown:    prometheus.NewDesc("alipay_capture_unknown", "Captures in UNKNOWN now, waiting for Antom's answer.", nil, nil),
+		overdue:    prometheus.NewDesc("alipay_capture_overdue", "Captures in UNKNOWN past their deadline: Antom still processing them.", nil, nil),
 		near:       prometheus.NewDesc("alipay_capture_near_deadline", "Running captures within 24 h of their deadline.", nil, nil),
 		atRisk:     prometheus.NewDesc("alipay_capture_amount_at_risk_minor_units", "Amount of running captures by merchant account and currency, in minor units (cents for USD).", []string{"merchant", "currency"}, nil),
 		atRiskNear: prometheus.NewDesc("alipay_capture_amount_at_risk_near_deadline_minor_units", "Amount of running captures within 24 h of their deadline, by merchant account and currency, in minor units.", []string{"merchant", "currency"}, nil),
@@ -44,7 +45,7 @@ func NewCensusCollector(census func(ctx context.Context, now time.Time) (capture
 
 // Describe implements prometheus.Collector.
 func (c *CensusCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.running, c.unknown, c.near, c.atRisk, c.atRiskNear, c.lastOK} {
+	for _, d := range []*prometheus.Desc{c.running, c.unknown, c.overdue, c.near, c.atRisk, c.atRiskNear, c.lastOK} {
 		ch <- d
 	}
 }
@@ -71,6 +72,7 @@ func (c *CensusCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(c.running, prometheus.GaugeValue, float64(cs.Running))
 	ch <- prometheus.MustNewConstMetric(c.unknown, prometheus.GaugeValue, float64(cs.Unknown))
+	ch <- prometheus.MustNewConstMetric(c.overdue, prometheus.GaugeValue, float64(cs.Overdue))
 	ch <- prometheus.MustNewConstMetric(c.near, prometheus.GaugeValue, float64(cs.NearDeadline))
 	for k, v := range cs.AtRisk {
 		ch <- prometheus.MustNewConstMetric(c.atRisk, prometheus.GaugeValue, minorUnits(v), k.Merchant, k.Currency)

@@ -18,7 +18,7 @@ func TestCensusCollector(t *testing.T) {
 	var fail error
 	census := func(context.Context, time.Time) (capture.Census, error) {
 		calls++
-		return capture.Census{Running: 3, Unknown: 2, NearDeadline: 1,
+		return capture.Census{Running: 3, Unknown: 2, Overdue: 1, NearDeadline: 1,
 			AtRisk: map[capture.Pot]*big.Int{{Merchant: "default", Currency: "USD"}: big.NewInt(1075),
 				{Merchant: "default", Currency: "JPY"}: big.NewInt(500), {Merchant: "europe", Currency: "USD"}: big.NewInt(99)},
 			AtRiskNearDeadline: map[capture.Pot]*big.Int{{Merchant: "default", Currency: "USD"}: big.NewInt(1050)}}, fail
@@ -45,7 +45,7 @@ func TestCensusCollector(t *testing.T) {
 	}
 	got := values()
 	for key, want := range map[string]float64{
-		"alipay_capture_running": 3, "alipay_capture_unknown": 2, "alipay_capture_near_deadline": 1,
+		"alipay_capture_running": 3, "alipay_capture_unknown": 2, "alipay_capture_overdue": 1, "alipay_capture_near_deadline": 1,
 		"alipay_capture_amount_at_risk_minor_units,USD,default": 1075, "alipay_capture_amount_at_risk_minor_units,JPY,default": 500,
 		"alipay_capture_amount_at_risk_minor_units,USD,europe":                99,
 		"alipay_capture_amount_at_risk_near_deadline_minor_units,USD,default": 1050, "alipay_capture_census_success": 1,
