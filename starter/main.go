@@ -46,6 +46,8 @@ Commands:
   cancel    void an authorization whose capture has not been sent yet
   list      list captures by state or deadline (overdue ones, contradictions)
   batch     start captures read from stdin (CSV or JSON lines), for backfills
+  reconcile compare captures closed in a window with Antom's ledger (inquiryPayment) and print
+            the disagreements; exit 1 if there is any (a daily job)
 
 Examples:
   starter capture --payment-id 202611020000001 --amount 25.00 --currency USD \
@@ -62,13 +64,15 @@ Examples:
   starter list --deadline-within 24h --open
   starter list --expiring                         # uncaptured within 48 h of the deadline
   starter batch --format csv --concurrency 16 < shipped.csv
+  starter reconcile --since 72h --record          # disagreements with Antom, recorded
 
 Environment: TEMPORAL_ADDRESS (default localhost:7233), TEMPORAL_NAMESPACE (default default),
 TEMPORAL_TLS_CERT_FILE, TEMPORAL_TLS_KEY_FILE, TEMPORAL_TLS_CA_FILE, TEMPORAL_API_KEY,
-CAPTURE_TASK_QUEUE (default alipay-capture).
+CAPTURE_TASK_QUEUE (default alipay-capture); reconcile also reads the Antom accounts as the
+worker does (ALIPAY_CLIENT_ID and its keys, ALIPAY_MERCHANTS_FILE).
 
 Exit status: 0 done (or already started), 1 could not carry out the command (e.g. Temporal
-unreachable), 2 bad usage or input (including a capture the authorization cannot take: another
+unreachable; reconcile: disagreements found, or captures it could not check), 2 bad usage or input (including a capture the authorization cannot take: another
 amount for the key, more than remains, a partial capture of a one-time payment), 3 --wait and
 the payment was not captured (FAILED, EXPIRED, UNRESOLVED), 4 no capture for the payment, 5
 cancel of a capture that has already ended, or a capture after the cut-off, the last capture or
@@ -119,6 +123,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	cmds := map[string]func(context.Context, []string) int{
 		"capture": c.capture, "authorize": c.authorize, "status": c.status, "cancel": c.cancel, "list": c.list, "batch": c.batch,
+		"reconcile": c.reconcile,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {

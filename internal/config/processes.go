@@ -39,9 +39,10 @@ type Webhook struct {
 	PprofListen string `envconfig:"WEBHOOK_PPROF_LISTEN" desc:"loopback address (e.g. 127.0.0.1:6060) serving Go's /debug/pprof/ profiles; empty disables them"`
 }
 
-// Starter is the starter command's configuration.
+// Starter is the starter command's configuration. Of Alipay, only reconcile reads the accounts.
 type Starter struct {
 	Temporal
+	Alipay
 	TaskQueue string `envconfig:"CAPTURE_TASK_QUEUE" default:"alipay-capture" desc:"task queue the workers poll"`
 }
 
