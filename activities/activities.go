@@ -34,6 +34,9 @@ type Activities struct {
 	Merchants map[string]Antom
 	// Events posts capture events to the merchant's endpoint (EVENTS_URL); nil when not set.
 	Events *events.Sender
+	// TakeCensus lists the running captures (capture.Client.Snapshot); nil on workers that
+	// do not take it.
+	TakeCensus func(ctx context.Context) (workflows.CensusSnapshot, error)
 	// Now returns the current time; nil means time.Now. Tests set it.
 	Now func() time.Time
 }
@@ -155,6 +158,14 @@ func (a *Activities) DeliverEvent(ctx context.Context, e events.Event) error {
 		return temporal.NewApplicationError("EVENTS_URL is not set on this worker; another worker will deliver event "+e.ID, workflows.ErrTypeNotSent)
 	}
 	return a.Events.Send(ctx, e)
+}
+
+// Census takes the census of the running captures for the census schedule.
+func (a *Activities) Census(ctx context.Context) (workflows.CensusSnapshot, error) {
+	if a.TakeCensus == nil {
+		return workflows.CensusSnapshot{}, temporal.NewApplicationError("this worker takes no census", workflows.ErrTypeNotSent)
+	}
+	return a.TakeCensus(ctx)
 }
 
 // resultError maps a verified result to an activity error, or nil for S and "wait" U answers.

@@ -477,6 +477,59 @@ type parkedResult struct {
 	peakRSS, afterRSS int64
 	finish            time.Duration
 	finished          int
+	census            censusResult
+}
+
+// censusResult compares the census as each worker took it (one visibility listing of every
+// running capture per worker per interval) with the census schedule's (one for the deployment).
+type censusResult struct {
+	running       int
+	listP50       time.Duration // one listing of every running capture
+	listCalls     int           // ListWorkflow pages it took
+	scheduled     time.Duration // from a trigger of the schedule to its result being readable
+	readP50       time.Duration // a worker's read of the latest census
+	scheduledSeen int           // running captures the scheduled census counted
+}
+
+// measureCensus measures both ways of taking the census with the parked captures running.
+func (b *bench) measureCensus(ctx context.Context, cc capture.Client) (censusResult, error) {
+	var r censusResult
+	var lists []time.Duration
+	for range 3 {
+		start := time.Now()
+		cs, err := cc.Census(ctx, time.Now(), 24*time.Hour)
+		if err != nil {
+			return r, err
+		}
+		lists = append(lists, time.Since(start))
+		r.running, r.listCalls = cs.Running, cs.ListCalls
+	}
+	r.listP50 = percentile(lists, 50)
+	triggered := time.Now()
+	if err := b.tc.ScheduleClient().GetHandle(ctx, workflows.CensusScheduleID).Trigger(ctx, client.ScheduleTriggerOptions{}); err != nil {
+		return r, fmt.Errorf("trigger the census schedule (the worker creates it): %w", err)
+	}
+	for {
+		cs, err := cc.LatestCensus(ctx)
+		if err == nil && cs.At.After(triggered) {
+			r.scheduled, r.scheduledSeen = time.Since(triggered), cs.Running
+			break
+		}
+		if time.Since(triggered) > 2*time.Minute {
+			return r, fmt.Errorf("no scheduled census within 2 minutes of the trigger: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var reads []time.Duration
+	for range 9 {
+		start := time.Now()
+		if _, err := cc.LatestCensus(ctx); err != nil {
+			return r, err
+		}
+		reads = append(reads, time.Since(start))
+	}
+	r.readP50 = percentile(reads, 50)
+	return r, nil
 }
 
 // parked runs the worker process alone, parks n captures in UNKNOWN on it, reads its memory,
@@ -507,6 +560,11 @@ func (b *bench) parked(ctx context.Context) (parkedResult, error) {
 	r.peakRSS, r.afterRSS = rss(pid)
 	r.cached = b.workerGauge(ctx, "temporal_sticky_cache_size")
 	say("    parked %d in %v; worker RSS now %d MiB, peak %d MiB; %s workflows in its sticky cache", r.n, r.parkTime.Round(time.Second), r.afterRSS>>20, r.peakRSS>>20, r.cached)
+	if r.census, err = b.measureCensus(ctx, cc); err != nil {
+		return r, fmt.Errorf("census: %w", err)
+	}
+	say("    census of %d running: one listing %v in %d calls; scheduled census readable %v after its trigger, read in %v",
+		r.census.running, r.census.listP50.Round(time.Millisecond), r.census.listCalls, r.census.scheduled.Round(time.Millisecond), r.census.readP50.Round(time.Millisecond))
 
 	start = time.Now()
 	if _, _, err := b.notifyAll(ctx, ids); err != nil {

@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/capturekit/alipay-capture/workflows"
 )
 
 type report struct {
@@ -92,6 +94,19 @@ func (r report) markdown() string {
 	p("| worker peak RSS over the run | %d MiB |", r.d.peakRSS>>20)
 	p("| time for all to finish once their notifications arrive | %v |", r.d.finish.Round(100*time.Millisecond))
 	p("| captures finished (nothing lost) | %d of %d |", r.d.finished, r.d.n)
+	p("")
+	cr := r.d.census
+	p("### The census with %d captures running", cr.running)
+	p("")
+	p("The census behind the amounts-at-risk gauges lists every running capture. Each worker used to take it itself every 15 s; now the census schedule (`%s`) takes it once per interval for the whole deployment, on whichever worker runs its activity, and every worker reads that result.", workflows.CensusScheduleID)
+	p("")
+	p("| measure | value |")
+	p("|---|---|")
+	p("| one census: visibility listing of all %d running captures | %v, %d ListWorkflow calls (pages of 1000) |", cr.running, cr.listP50.Round(time.Millisecond), cr.listCalls)
+	p("| scheduled census: from a trigger to its result being readable (it counted %d) | %v |", cr.scheduledSeen, cr.scheduled.Round(time.Millisecond))
+	p("| a worker's read of the latest census: one DescribeSchedule, one workflow result | %v |", cr.readP50.Round(time.Millisecond))
+	p("")
+	p("Visibility listings per 15 s with W workers: %d × W before (each worker listed every capture), %d now, plus two small reads per worker.", cr.listCalls, cr.listCalls)
 	p("")
 	eratio := r.e.capture / r.e.bare
 	p("## e. The same on temporal-server with PostgreSQL")

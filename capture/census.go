@@ -2,14 +2,19 @@ package capture
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/big"
+	"sort"
 	"strings"
 	"time"
 
 	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/capturekit/alipay-capture/alipay"
 	"github.com/capturekit/alipay-capture/workflows"
@@ -32,6 +37,9 @@ type Census struct {
 	AtRiskNearDeadline map[Pot]*big.Int
 	// Window is the deadline window used (24 h by default).
 	Window time.Duration
+	// At is when it was taken; ListCalls counts the visibility listings (pages) it took.
+	At        time.Time
+	ListCalls int
 }
 
 // Pot is where an amount at risk sits: a merchant account and a currency.
@@ -46,11 +54,12 @@ func (c Client) Census(ctx context.Context, now time.Time, window time.Duration)
 	if window <= 0 {
 		window = 24 * time.Hour
 	}
-	out := Census{Window: window, AtRisk: map[Pot]*big.Int{}, AtRiskNearDeadline: map[Pot]*big.Int{}}
+	out := Census{Window: window, At: now, AtRisk: map[Pot]*big.Int{}, AtRiskNearDeadline: map[Pot]*big.Int{}}
 	q := Filter{OpenOnly: true}.Query()
 	var token []byte
 	for {
 		resp, err := c.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: q, PageSize: 1000, NextPageToken: token})
+		out.ListCalls++
 		if err != nil {
 			return out, fmt.Errorf("census (%s): %w", q, err)
 		}
@@ -114,4 +123,84 @@ func add(m map[Pot]*big.Int, merchant string, a alipay.Amount) {
 		m[k] = new(big.Int)
 	}
 	m[k].Add(m[k], v)
+}
+
+// Snapshot is c as the census workflow's result.
+func (c Census) Snapshot() workflows.CensusSnapshot {
+	pots := func(m map[Pot]*big.Int) []workflows.PotAmount {
+		out := make([]workflows.PotAmount, 0, len(m))
+		for k, v := range m {
+			out = append(out, workflows.PotAmount{Merchant: k.Merchant, Currency: k.Currency, Value: v.String()})
+		}
+		sort.Slice(out, func(i, j int) bool {
+			return out[i].Merchant < out[j].Merchant || (out[i].Merchant == out[j].Merchant && out[i].Currency < out[j].Currency)
+		})
+		return out
+	}
+	return workflows.CensusSnapshot{At: c.At, Window: c.Window, Running: c.Running, Unknown: c.Unknown, Overdue: c.Overdue,
+		NearDeadline: c.NearDeadline, AtRisk: pots(c.AtRisk), AtRiskNearDeadline: pots(c.AtRiskNearDeadline), ListCalls: c.ListCalls}
+}
+
+// censusOf turns a census workflow's result back into a Census.
+func censusOf(s workflows.CensusSnapshot) Census {
+	pots := func(l []workflows.PotAmount) map[Pot]*big.Int {
+		m := map[Pot]*big.Int{}
+		for _, p := range l {
+			if v, ok := new(big.Int).SetString(p.Value, 10); ok {
+				m[Pot{Merchant: p.Merchant, Currency: p.Currency}] = v
+			}
+		}
+		return m
+	}
+	return Census{At: s.At, Window: s.Window, Running: s.Running, Unknown: s.Unknown, Overdue: s.Overdue, NearDeadline: s.NearDeadline,
+		AtRisk: pots(s.AtRisk), AtRiskNearDeadline: pots(s.AtRiskNearDeadline), ListCalls: s.ListCalls}
+}
+
+// ScheduleCensus makes sure the census schedule exists: one census of the running captures
+// every interval for the whole deployment, whichever worker takes it. A schedule that exists is
+// left as it is (its interval included); it reports whether it created it.
+func (c Client) ScheduleCensus(ctx context.Context, every time.Duration) (created bool, err error) {
+	_, err = c.Temporal.ScheduleClient().Create(ctx, client.ScheduleOptions{
+		ID:      workflows.CensusScheduleID,
+		Spec:    client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: every}}},
+		Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
+		Action: &client.ScheduleWorkflowAction{
+			ID:                       "capture-census",
+			Workflow:                 workflows.CensusWorkflowType,
+			TaskQueue:                c.taskQueue(),
+			WorkflowExecutionTimeout: 5 * time.Minute,
+		},
+		Note: "the census of running captures behind the alipay_capture_* gauges (amounts at risk)",
+	})
+	if errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("census schedule %s: %w", workflows.CensusScheduleID, err)
+	}
+	return true, nil
+}
+
+// LatestCensus returns the newest census the schedule took: one schedule description and one
+// workflow result read, however many captures run.
+func (c Client) LatestCensus(ctx context.Context) (Census, error) {
+	desc, err := c.Temporal.ScheduleClient().GetHandle(ctx, workflows.CensusScheduleID).Describe(ctx)
+	if err != nil {
+		return Census{}, fmt.Errorf("census schedule %s: %w", workflows.CensusScheduleID, err)
+	}
+	recent := desc.Info.RecentActions
+	for i := len(recent) - 1; i >= 0; i-- {
+		run := recent[i].StartWorkflowResult
+		if run == nil {
+			continue
+		}
+		var s workflows.CensusSnapshot
+		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		err := c.Temporal.GetWorkflow(rctx, run.WorkflowID, run.FirstExecutionRunID).Get(rctx, &s)
+		cancel()
+		if err == nil {
+			return censusOf(s), nil
+		}
+	}
+	return Census{}, fmt.Errorf("census schedule %s has no finished census yet", workflows.CensusScheduleID)
 }

@@ -106,10 +106,18 @@ func TestTwoMerchantAccounts(t *testing.T) {
 	})
 
 	// Metrics carry the account.
-	for url, want := range map[string][]string{
-		s.MetricsURL:              {"alipay_capture_finished_total{", `merchant="europe"`, `outcome="CAPTURED"`, `resolved_by="notification"`},
-		s.WebhookURL + "/metrics": {"alipay_capture_notifications_signalled_total{", `merchant="europe"`, `result="S"`},
+	// The census (taken by the schedule, exported by the worker) has the waiting capture's
+	// amount at risk under its account.
+	for _, check := range []struct {
+		url  string
+		want []string
+	}{
+		{s.MetricsURL, []string{"alipay_capture_finished_total{", `merchant="europe"`, `outcome="CAPTURED"`, `resolved_by="notification"`}},
+		{s.WebhookURL + "/metrics", []string{"alipay_capture_notifications_signalled_total{", `merchant="europe"`, `result="S"`}},
+		{s.MetricsURL, []string{"alipay_capture_amount_at_risk_minor_units{", `merchant="europe"`, `currency="USD"`, "} 1000"}},
+		{s.MetricsURL, []string{"alipay_capture_census_success 1"}},
 	} {
+		url, want := check.url, check.want
 		s.waitFor(strings.Join(want, " "), func() bool {
 			resp, err := http.Get(url)
 			if err != nil {

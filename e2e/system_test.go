@@ -83,7 +83,7 @@ func startSystemOn(t *testing.T, pg *temporaltest.ClusterOptions) *system {
 	st, err := stack.Start(context.Background(), stack.Options{
 		Dir:       t.TempDir(),
 		TimeScale: 0.001,
-		WorkerEnv: []string{"WORKER_STOP_TIMEOUT=10s"},
+		WorkerEnv: []string{"WORKER_STOP_TIMEOUT=10s", "WORKER_CENSUS_INTERVAL=2s"},
 		Output:    out,
 		Postgres:  pg,
 	})

@@ -69,11 +69,30 @@ func run(log *slog.Logger) error {
 		return err
 	}
 
+	cc := capture.Client{Temporal: c, TaskQueue: s.TaskQueue}
+	// Any worker may take the census the schedule asks for; each exports the latest one.
+	acts.TakeCensus = func(ctx context.Context) (workflows.CensusSnapshot, error) {
+		cs, err := cc.Census(ctx, time.Now(), 24*time.Hour)
+		return cs.Snapshot(), err
+	}
 	if s.MetricsListen != "" {
-		cc := capture.Client{Temporal: c, TaskQueue: s.TaskQueue}
+		if s.CensusEvery < time.Second {
+			return fmt.Errorf("WORKER_CENSUS_INTERVAL %v: want at least 1s", s.CensusEvery)
+		}
+		created, err := cc.ScheduleCensus(ctx, s.CensusEvery)
+		switch {
+		case err != nil:
+			log.Warn("could not create the census schedule; the census gauges stay empty until a worker does", "err", err)
+		case created:
+			log.Info("census schedule created", "schedule", workflows.CensusScheduleID, "every", s.CensusEvery)
+		}
 		reg.Prometheus.MustRegister(metrics.NewCensusCollector(func(ctx context.Context, now time.Time) (capture.Census, error) {
-			return cc.Census(ctx, now, 24*time.Hour)
-		}, 15*time.Second, log))
+			cs, err := cc.LatestCensus(ctx)
+			if err == nil && now.Sub(cs.At) > 4*s.CensusEvery+time.Minute {
+				err = fmt.Errorf("the latest census was taken at %s: the census schedule is not running", cs.At.Format(time.RFC3339))
+			}
+			return cs, err
+		}, s.CensusEvery, log))
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", reg.Handler())
 		srv := &http.Server{Addr: s.MetricsListen, Handler: mux, ReadHeaderTimeout: 5 * time.Second}

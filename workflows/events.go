@@ -44,14 +44,15 @@ type Options struct {
 	Events bool
 }
 
-// RegisterWith registers CaptureWorkflow (with o), ReconcileWorkflow and EventsWorkflow under
-// their type names.
+// RegisterWith registers CaptureWorkflow (with o), ReconcileWorkflow, EventsWorkflow and
+// CensusWorkflow under their type names.
 func RegisterWith(r worker.WorkflowRegistry, o Options) {
 	r.RegisterWorkflowWithOptions(func(ctx workflow.Context, in CaptureInput) (*Result, error) {
 		return captureWorkflow(ctx, in, o)
 	}, workflow.RegisterOptions{Name: WorkflowType})
 	r.RegisterWorkflowWithOptions(ReconcileWorkflow, workflow.RegisterOptions{Name: ReconcileWorkflowType})
 	r.RegisterWorkflowWithOptions(EventsWorkflow, workflow.RegisterOptions{Name: EventsWorkflowType})
+	r.RegisterWorkflowWithOptions(CensusWorkflow, workflow.RegisterOptions{Name: CensusWorkflowType})
 }
 
 // EventsWorkflowID returns the id of the delivery workflow of one capture run's events.
