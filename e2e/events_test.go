@@ -1,7 +1,6 @@
 package e2e_test
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/capturekit/alipay-capture/alipay/alipaytest"
 	"github.com/capturekit/alipay-capture/events"
-	"github.com/capturekit/alipay-capture/internal/stack"
 	"github.com/capturekit/alipay-capture/workflows"
 )
 
@@ -34,19 +32,7 @@ func TestCaptureEventsToTheMerchant(t *testing.T) {
 		got = append(got, e)
 	}))
 	defer rc.Close()
-	out := &syncBuffer{}
-	st, err := stack.Start(context.Background(), stack.Options{Dir: t.TempDir(), TimeScale: 0.001, Output: out,
-		WorkerEnv: []string{"EVENTS_URL=" + rc.URL + "/capture-events", "EVENTS_SECRET=" + secret}})
-	if err != nil {
-		t.Fatalf("start the system: %v\n%s", err, tail(out.String(), 4000))
-	}
-	s := &system{Stack: st, t: t, out: out, cc: st.Capture}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("--- processes' output ---\n%s", tail(out.String(), 6000))
-		}
-		st.Stop()
-	})
+	s := startSystemOn(t, nil, "EVENTS_URL="+rc.URL+"/capture-events", "EVENTS_SECRET="+secret)
 
 	pid := s.authorize(alipaytest.Scenario{Result: "U", ResolveTo: "S", ResolveAfter: alipaytest.Duration(10 * time.Minute)})
 	res, err := s.captureAndWait(input(pid, time.Hour))

@@ -76,14 +76,14 @@ type system struct {
 func startSystem(t *testing.T) *system { return startSystemOn(t, nil) }
 
 // startSystemOn runs everything on a PostgreSQL-backed Temporal server configured by pg, or on a
-// dev server when pg is nil.
-func startSystemOn(t *testing.T, pg *temporaltest.ClusterOptions) *system {
+// dev server when pg is nil; workerEnv adds to the worker's configuration.
+func startSystemOn(t *testing.T, pg *temporaltest.ClusterOptions, workerEnv ...string) *system {
 	t.Helper()
 	out := &syncBuffer{}
 	st, err := stack.Start(context.Background(), stack.Options{
 		Dir:       t.TempDir(),
 		TimeScale: 0.001,
-		WorkerEnv: []string{"WORKER_STOP_TIMEOUT=10s", "WORKER_CENSUS_INTERVAL=2s"},
+		WorkerEnv: append([]string{"WORKER_STOP_TIMEOUT=10s", "WORKER_CENSUS_INTERVAL=2s"}, workerEnv...),
 		Output:    out,
 		Postgres:  pg,
 	})
