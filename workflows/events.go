@@ -29,14 +29,8 @@ const (
 	EventDeliveryWindow = 7 * 24 * time.Hour
 )
 
-const (
-	// changeEvents is the change id of capture events; version 1 records, in a side effect,
-	// whether the worker that started the capture sends events.
-	changeEvents                   = "events"
-	eventsVersion workflow.Version = 1
-	// eventsIdle ends a delivery workflow whose capture never said it was done (terminated).
-	eventsIdle = 60 * 24 * time.Hour
-)
+// eventsIdle ends a delivery workflow whose capture never said it was done (terminated).
+const eventsIdle = 60 * 24 * time.Hour
 
 // Options configure the workflows a worker registers.
 type Options struct {
@@ -148,9 +142,9 @@ type eventStream struct {
 	unresolvedEmitted bool
 }
 
-// initEvents decides, once per history, whether this capture sends events.
+// initEvents decides, once per history (workflow version 3), whether this capture sends events.
 func (r *run) initEvents(ctx workflow.Context, o Options) {
-	if workflow.GetVersion(ctx, changeEvents, workflow.DefaultVersion, eventsVersion) < eventsVersion {
+	if r.v < versionEvents {
 		return
 	}
 	_ = workflow.SideEffect(ctx, func(workflow.Context) any { return o.Events }).Get(&r.ev.on)

@@ -23,8 +23,11 @@ const (
 	// (policy.warnBefore, policy.onDeadline). The change id keeps the name of the first change
 	// it guarded.
 	versionLifecycle workflow.Version = 2
+	// versionEvents: capture events (events.go); a side effect records whether the worker that
+	// runs the capture sends them. The same logic as versionLifecycle otherwise.
+	versionEvents workflow.Version = 3
 	// currentVersion is what a capture started now records.
-	currentVersion = versionLifecycle
+	currentVersion = versionEvents
 )
 
 // What the deadline guard does at the cut-off with an uncaptured remainder (policy.onDeadline).

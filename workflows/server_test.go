@@ -101,8 +101,8 @@ func TestCapturePathsOnRealServer(t *testing.T) {
 		// NoNotify: Antom's notification of a synchronous S races the workflow's completion and
 		// can add a workflow task (UnhandledCommand) to the history; the S path is measured without.
 		// Update-with-Start adds the capture Update's two events (accepted, completed) to the 15 of
-		// a start that captured by itself.
-		{name: "s", scenario: alipaytest.Scenario{NoNotify: true}, input: now, state: workflows.StateCaptured, resolvedBy: workflows.ResolvedByResponse, maxEvents: 17, captureCall: 1},
+		// a start that captured by itself; version 3 one marker (whether the worker sends events).
+		{name: "s", scenario: alipaytest.Scenario{NoNotify: true}, input: now, state: workflows.StateCaptured, resolvedBy: workflows.ResolvedByResponse, maxEvents: 18, captureCall: 1},
 		{name: "u_notification", scenario: alipaytest.Scenario{Result: "U", ResolveTo: "S", ResolveAfter: alipaytest.Duration(time.Second * 1000)},
 			input: func(pid string) workflows.CaptureInput {
 				in := now(pid)
@@ -113,7 +113,7 @@ func TestCapturePathsOnRealServer(t *testing.T) {
 		{name: "u_inquiry", scenario: alipaytest.Scenario{Result: "U", ResolveTo: "S", ResolveAfter: alipaytest.Duration(500 * time.Millisecond * 1000), NoNotify: true},
 			input: now, state: workflows.StateCaptured, resolvedBy: workflows.ResolvedByInquiry, maxEvents: 32, captureCall: 1},
 		{name: "f", scenario: alipaytest.Scenario{Result: "F", FailCode: "RISK_REJECT", NoNotify: true}, input: now,
-			state: workflows.StateFailed, resolvedBy: workflows.ResolvedByResponse, maxEvents: 17, captureCall: 1},
+			state: workflows.StateFailed, resolvedBy: workflows.ResolvedByResponse, maxEvents: 18, captureCall: 1},
 		{name: "cancel", input: func(pid string) workflows.CaptureInput {
 			in := now(pid)
 			in.CaptureAt = time.Now().Add(time.Hour)
@@ -305,7 +305,7 @@ func replayAndRecord(t *testing.T, name string, history *historypb.History) {
 	if !*record {
 		return
 	}
-	file := "history_v2_" + name + ".json" // v2: the workflow logic version these runs record
+	file := "history_v3_" + name + ".json" // v3: the workflow logic version these runs record
 	path := filepath.Join("testdata", file)
 	if _, err := os.Stat(path); err == nil {
 		t.Logf("%s exists; not overwritten (the corpus only grows)", path)

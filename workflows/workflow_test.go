@@ -570,7 +570,7 @@ func TestUnknownUntilTheDeadline(t *testing.T) {
 // at the deadline while Antom still reports PROCESSING.
 func TestLegacyCapturesKeepTheirLogic(t *testing.T) {
 	h := newHarness(t)
-	h.env.OnGetVersion("money-truth", workflow.DefaultVersion, 2).Return(workflow.DefaultVersion)
+	h.env.OnGetVersion("money-truth", workflow.DefaultVersion, 3).Return(workflow.DefaultVersion)
 	h.capture = inProcess
 	h.run(input())
 	st := h.failure(workflows.ErrTypeAuthorizationExpired)
