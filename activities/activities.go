@@ -86,6 +86,7 @@ func (a *Activities) Capture(ctx context.Context, in workflows.CaptureActivityIn
 		return workflows.CaptureActivityResult{}, err
 	}
 	return workflows.CaptureActivityResult{
+		EventsOn:      a.Events != nil,
 		Result:        resp.Result,
 		CaptureID:     resp.CaptureID,
 		CaptureAmount: resp.CaptureAmount,
@@ -110,7 +111,7 @@ func (a *Activities) InquiryPayment(ctx context.Context, in workflows.InquiryAct
 		// U with a wait code: Antom could not answer now.
 		return workflows.InquiryActivityResult{}, temporal.NewApplicationError("inquiryPayment: "+resp.Result.String(), workflows.ErrTypeRetrySameID)
 	}
-	out := workflows.InquiryActivityResult{PaymentStatus: resp.PaymentStatus}
+	out := workflows.InquiryActivityResult{PaymentStatus: resp.PaymentStatus, EventsOn: a.Events != nil}
 	out.AuthExpiryTime, _ = resp.AuthExpiry()
 	if t, err := alipay.ParseTime(resp.PaymentTime); err == nil {
 		out.PaymentTime = t

@@ -403,7 +403,11 @@ type CaptureActivityInput struct {
 
 // CaptureActivityResult is a verified S or U answer to a capture (F answers are errors).
 type CaptureActivityResult struct {
-	Result        alipay.Result `json:"result"`
+	Result alipay.Result `json:"result"`
+	// EventsOn: the worker that ran it sends capture events (EVENTS_URL). A capture of workflow
+	// version 3 takes the first such answer as whether its own events are sent, which costs no
+	// extra history (and no Cloud action) on the paths that call Antom.
+	EventsOn      bool          `json:"eventsOn,omitempty"`
 	CaptureID     string        `json:"captureId,omitempty"`
 	CaptureAmount alipay.Amount `json:"captureAmount,omitzero"`
 	CaptureTime   string        `json:"captureTime,omitempty"`
@@ -430,6 +434,7 @@ type InquiryActivityResult struct {
 	// PaymentTime is when the payment was authorized, zero when not reported.
 	PaymentTime   time.Time `json:"paymentTime,omitzero"`
 	PaymentStatus string    `json:"paymentStatus,omitempty"`
+	EventsOn      bool      `json:"eventsOn,omitempty"` // as in CaptureActivityResult
 }
 
 // CancelActivityInput asks Antom to void the payment's authorization.

@@ -135,29 +135,46 @@ func EventsWorkflow(ctx workflow.Context, in EventsInput) (EventsResult, error) 
 // eventStream is a capture run's side of its events: whether it sends them, how many, and the
 // delivery workflow they go to.
 type eventStream struct {
-	on                bool
+	// workerSends is this worker's configuration (Options.Events). The workflow never acts on it
+	// directly, since workers may differ: on is decided once, from the history.
+	workerSends       bool
+	known, on         bool // on is decided (and recorded in the history)
 	seq               int
 	child             workflow.ChildWorkflowFuture
 	sent              []workflow.Future
 	unresolvedEmitted bool
 }
 
-// initEvents decides, once per history (workflow version 3), whether this capture sends events.
-func (r *run) initEvents(ctx workflow.Context, o Options) {
-	if r.v < versionEvents {
-		return
+// noteEvents takes an activity's answer as whether this capture sends events (version 3), if
+// not decided yet: the answer is in the history already, so this costs nothing.
+func (r *run) noteEvents(workerSends bool) {
+	if r.v >= versionEvents && !r.ev.known {
+		r.ev.known, r.ev.on = true, workerSends
 	}
-	_ = workflow.SideEffect(ctx, func(workflow.Context) any { return o.Events }).Get(&r.ev.on)
+}
+
+// eventsOn decides, if no activity answered yet, with a side effect that records this worker's
+// configuration (one marker, only on paths that emit before calling Antom).
+func (r *run) eventsOn(ctx workflow.Context) bool {
+	if r.v < versionEvents {
+		return false
+	}
+	if !r.ev.known {
+		o := r.ev.workerSends
+		_ = workflow.SideEffect(ctx, func(workflow.Context) any { return o }).Get(&r.ev.on)
+		r.ev.known = true
+	}
+	return r.ev.on
 }
 
 // emit sends an event of type typ about the authorization (and capture c, if not nil) to the
 // delivery workflow, without waiting for it.
 func (r *run) emit(ctx workflow.Context, typ string, c *CaptureRecord) {
-	if !r.ev.on {
-		return
-	}
 	// Events outlive a cancellation of the workflow: they are sent whatever ctx says.
 	ctx, _ = workflow.NewDisconnectedContext(ctx)
+	if !r.eventsOn(ctx) {
+		return
+	}
 	r.ev.seq++
 	runID := workflow.GetInfo(ctx).WorkflowExecution.RunID
 	e := events.Event{
@@ -205,7 +222,7 @@ func (r *run) emitCaptureOutcome(ctx workflow.Context, c *captureEntry) {
 // closeEvents sends the authorization's closing event, if its close has one, and waits until
 // Temporal holds every event (not until they are delivered), so that none is lost with the run.
 func (r *run) closeEvents(ctx workflow.Context) {
-	if !r.ev.on {
+	if r.v < versionEvents {
 		return
 	}
 	ctx, _ = workflow.NewDisconnectedContext(ctx)

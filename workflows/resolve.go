@@ -187,6 +187,9 @@ func (r *run) inquire(ctx workflow.Context, final bool) (InquiryActivityResult, 
 	var res InquiryActivityResult
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), ActivityInquiryPayment,
 		InquiryActivityInput{Merchant: r.in.Merchant, PaymentID: r.in.PaymentID, CaptureRequestID: r.st.CaptureRequestID}).Get(ctx, &res)
+	if err == nil {
+		r.noteEvents(res.EventsOn)
+	}
 	if err == nil && res.Found && res.TransactionStatus != alipay.TxSuccess && res.TransactionStatus != alipay.TxFail {
 		r.st.ResultCode, r.st.ResultMessage = res.TransactionResult.ResultCode, res.TransactionResult.ResultMessage
 	}

@@ -57,6 +57,9 @@ func (r *run) sendCapture(ctx workflow.Context) (resolved bool, err error) {
 		}
 	}
 
+	if callErr == nil {
+		r.noteEvents(res.EventsOn)
+	}
 	if callErr != nil {
 		var appErr *temporal.ApplicationError
 		if errors.As(callErr, &appErr) && (appErr.Type() == ErrTypeRefused || appErr.Type() == ErrTypeConfig) {

@@ -36,7 +36,7 @@ func captureWorkflow(ctx workflow.Context, in CaptureInput, o Options) (*Result,
 		metrics:       workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"merchant": merchant}),
 		notifications: workflow.GetSignalChannel(ctx, SignalNotifyCapture),
 	}
-	r.initEvents(ctx, o)
+	r.ev.workerSends = o.Events
 	r.st = Status{State: StatePending, PaymentID: in.PaymentID, Merchant: merchant, OrderID: in.OrderID, Amount: in.Amount}
 	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (Status, error) { return r.st, nil }); err != nil {
 		return nil, err

@@ -70,10 +70,12 @@ func newHarnessWith(t *testing.T, o workflows.Options) *harness {
 		func(ctx context.Context, in workflows.CaptureActivityInput) (workflows.CaptureActivityResult, error) {
 			h.captureReq = append(h.captureReq, in.Request)
 			h.captureAt = append(h.captureAt, h.env.Now())
-			if h.capture == nil {
-				return workflows.CaptureActivityResult{Result: resS, CaptureID: "CAP1", CaptureAmount: in.Request.CaptureAmount}, nil
+			res, err := workflows.CaptureActivityResult{Result: resS, CaptureID: "CAP1", CaptureAmount: in.Request.CaptureAmount}, error(nil)
+			if h.capture != nil {
+				res, err = h.capture(len(h.captureReq), in)
 			}
-			return h.capture(len(h.captureReq), in)
+			res.EventsOn = o.Events // as the real activity reports its worker's configuration
+			return res, err
 		})
 	h.env.OnActivity(workflows.ActivityInquiryPayment, mock.Anything, mock.Anything).Return(
 		func(ctx context.Context, in workflows.InquiryActivityInput) (workflows.InquiryActivityResult, error) {
@@ -81,10 +83,12 @@ func newHarnessWith(t *testing.T, o workflows.Options) *harness {
 			if in.CaptureRequestID != reqID && in.CaptureRequestID != "" && !h.anyID {
 				t.Errorf("inquiry for captureRequestId %q", in.CaptureRequestID)
 			}
-			if h.inquiry == nil {
-				return workflows.InquiryActivityResult{Found: true, TransactionStatus: alipay.TxProcessing}, nil
+			res, err := workflows.InquiryActivityResult{Found: true, TransactionStatus: alipay.TxProcessing}, error(nil)
+			if h.inquiry != nil {
+				res, err = h.inquiry(len(h.inquiries))
 			}
-			return h.inquiry(len(h.inquiries))
+			res.EventsOn = o.Events
+			return res, err
 		})
 	h.env.OnActivity(workflows.ActivityCancel, mock.Anything, mock.Anything).Return(
 		func(ctx context.Context, in workflows.CancelActivityInput) (alipay.Result, error) {
