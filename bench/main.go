@@ -21,7 +21,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -100,12 +99,10 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer quiet.Close()
-	l, err := net.Listen("tcp", "127.0.0.1:0") // a free loopback port for the receiver's profiles
+	pprofAddr, err := temporaltest.FreeAddr() // a free loopback port for the receiver's profiles
 	if err != nil {
 		return err
 	}
-	pprofAddr := l.Addr().String()
-	l.Close()
 	st, err := stack.Start(ctx, stack.Options{Dir: o.dir, InMemory: true, NoWorker: true, Output: quiet, LogFile: quiet, Progress: say, TimeScale: 0.001,
 		WebhookEnv: []string{"WEBHOOK_PPROF_LISTEN=" + pprofAddr}})
 	if err != nil {

@@ -589,14 +589,7 @@ func waitHealthy(ctx context.Context, u string) error {
 	}
 }
 
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
+func freeAddr() (string, error) { return temporaltest.FreeAddr() }
 
 func portFree(addr string) error {
 	l, err := net.Listen("tcp", addr)

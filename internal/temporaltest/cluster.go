@@ -232,11 +232,30 @@ func (c *Cluster) setupSchema(ctx context.Context) error {
 // Membership ports are stored in a smallint column, so every port is taken below 32768.
 func serverPorts(port int) ([]int, error) {
 	var ports []int
-	taken := map[int]bool{}
 	if port != 0 {
-		ports, taken[port] = append(ports, port), true
+		ports = append(ports, port)
 	}
-	for tries := 0; len(ports) < 9; tries++ {
+	return freePorts(ports, 9)
+}
+
+// FreeAddr returns a free loopback address for a process a test starts. Its port lies between
+// 20000 and 32000, below the kernel's ephemeral range, so that no outgoing connection of a
+// process running beside it takes the port between this check and the listen.
+func FreeAddr() (string, error) {
+	ports, err := freePorts(nil, 1)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("127.0.0.1:%d", ports[0]), nil
+}
+
+// freePorts adds free loopback ports to ports until it holds n.
+func freePorts(ports []int, n int) ([]int, error) {
+	taken := map[int]bool{}
+	for _, p := range ports {
+		taken[p] = true
+	}
+	for tries := 0; len(ports) < n; tries++ {
 		if tries > 1000 {
 			return nil, errors.New("no free loopback ports between 20000 and 32000")
 		}
