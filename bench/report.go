@@ -177,12 +177,15 @@ What could lower them, and what each would cost:
 
 const newPaths = `The remaining paths, from ` + "`" + `TEMPORAL_CLI=$(scripts/temporal-cli) go test ./workflows/ -run TestCapturePathsOnRealServer -v` + "`" + `
 (a real dev server, the simulator and the webhook receiver; these are the histories of the
-replay corpus), last measured on 2026-11-26 with workflow version 2:
+replay corpus), last measured on 2026-11-27 with workflow version 3 and no EVENTS_URL. Version 3
+learns whether the worker sends capture events from Antom's first answer, at no cost; a path
+whose first event comes before one (a refusal, a warning, a cancel) records it in one
+side-effect marker, one event more than version 2 and one Cloud action:
 
 | path | events | Antom capture calls | Antom inquiries | outcome |
 |---|---|---|---|---|
-| F (RISK_REJECT) | 17 | 1 | 0 | FAILED by response |
-| cancel while pending | 22 | 0 | 0 | CANCELLED by cancel |
+| F (RISK_REJECT) | 18 | 1 | 0 | FAILED by response |
+| cancel while pending | 23 | 0 | 0 | CANCELLED by cancel |
 | captureAt (held, then sent) | 22 | 1 | 0 | CAPTURED by response |
 | three HTTP 500s, inquiry finds nothing, resend | 36 | 4 | 1 | CAPTURED by response |
 | deadline from inquiryPayment | 24 | 1 | 1 | CAPTURED by response |
@@ -190,9 +193,9 @@ replay corpus), last measured on 2026-11-26 with workflow version 2:
 | executed but answered too late, F on the resend | 24 | 2 | 1 | CAPTURED by inquiry |
 | PROCESSING past resolveWithin | 106 | 1 | 8 | UNRESOLVED by timeout |
 | split shipment: authorize, then two partial captures (Updates), the second last | 37 | 2 | 0 | CAPTURED by response |
-| authorized, never shipped: onDeadline=lapse (two warnings) | 23 | 0 | 0 | EXPIRED by deadline |
-| authorized, never shipped: onDeadline=cancel | 20 | 0 | 0 | CANCELLED by deadline |
-| authorized, never shipped: onDeadline=capture | 15 | 1 | 0 | CAPTURED by response |
+| authorized, never shipped: onDeadline=lapse (two warnings) | 24 | 0 | 0 | EXPIRED by deadline |
+| authorized, never shipped: onDeadline=cancel | 21 | 0 | 0 | CANCELLED by deadline |
+| authorized, never shipped: onDeadline=capture | 16 | 1 | 0 | CAPTURED by response |
 
 The overdue and unresolved paths inquire every second past a deadline seconds away, so their
 counts vary between runs with the machine's load.
