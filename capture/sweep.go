@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -58,9 +60,11 @@ type Disagreement struct {
 	// AntomProcessing lists capture request ids Antom still processes.
 	AntomProcessing []string `json:"antomProcessing,omitempty"`
 	Detail          string   `json:"detail"`
-	// unaccounted are the captures Antom reports successful that the closed capture does not
-	// count as captured: what Record records.
+	// What Record records: the captures Antom reports successful that the closed capture does
+	// not count (unaccounted), and the request ids the closed capture counts as captured, or
+	// left unresolved, that Antom reports failed or does not know (notCaptured).
 	unaccounted []alipay.Transaction
+	notCaptured []string
 }
 
 // SweepResult is what a sweep found.
@@ -196,6 +200,7 @@ func (c Client) check(ctx context.Context, cd candidate, s Sweep, limit *rate.Li
 		return nil, fmt.Errorf("inquiryPayment: %s", resp.Result)
 	}
 	ours := capturedIDs(st, cd.state)
+	antomSucceeded := map[string]bool{}
 	d := &Disagreement{PaymentID: cd.paymentID, Merchant: cd.merchant, WorkflowID: cd.workflowID, RunID: cd.runID, ClosedState: cd.state}
 	currency := st.Amount.Currency
 	var antomUnits int64
@@ -208,11 +213,20 @@ func (c Client) check(ctx context.Context, cd candidate, s Sweep, limit *rate.Li
 			u, _ := tx.TransactionAmount.MinorUnits()
 			antomUnits += u
 			currency = tx.TransactionAmount.Currency
+			antomSucceeded[tx.TransactionRequestID] = true
 			if !ours[tx.TransactionRequestID] {
 				d.unaccounted = append(d.unaccounted, tx)
 			}
 		case alipay.TxProcessing:
 			d.AntomProcessing = append(d.AntomProcessing, tx.TransactionRequestID)
+		}
+	}
+	if cd.state == workflows.StateUnresolved && st.CaptureRequestID != "" {
+		ours[st.CaptureRequestID] = true // Antom's FAIL for it settles it
+	}
+	for _, id := range slices.Sorted(maps.Keys(ours)) {
+		if tx, found := resp.CaptureTransaction(id); !antomSucceeded[id] && (!found || tx.TransactionStatus == alipay.TxFail) {
+			d.notCaptured = append(d.notCaptured, id)
 		}
 	}
 	ourUnits := capturedUnits(st, cd.state)
@@ -284,12 +298,15 @@ func capturedUnits(st workflows.Status, state workflows.State) int64 {
 }
 
 // Record records a disagreement durably, as a late contradicting notification is (DESIGN §2,
-// rule 7): a ReconcileCaptureWorkflow per successful capture Antom reports that the closed
-// capture does not account for, which asks Antom again and fails loudly when Antom confirms it.
-// It returns their ids (none when the disagreement is of another kind: an amount, or a capture
-// still in process). Recording the same disagreement again starts nothing new.
+// rule 7): a ReconcileCaptureWorkflow per capture Antom reports successful that the closed
+// capture does not account for, and per capture the closed capture counts (or left unresolved)
+// that Antom reports failed or does not know. Each asks Antom again, fails loudly when Antom
+// confirms the contradiction, and completes with the verdict otherwise (an unresolved capture
+// Antom failed: nothing to settle). It returns their ids; a capture Antom still processes is
+// not recorded (the next sweep sees it again). Recording the same disagreement again starts
+// nothing new.
 func (c Client) Record(ctx context.Context, d Disagreement) ([]string, error) {
-	var ids []string
+	var found []alipay.CaptureNotification
 	for _, tx := range d.unaccounted {
 		n := alipay.CaptureNotification{
 			NotifyType: alipay.NotifyTypeCaptureResult, PaymentID: d.PaymentID, CaptureRequestID: tx.TransactionRequestID,
@@ -299,13 +316,21 @@ func (c Client) Record(ctx context.Context, d Disagreement) ([]string, error) {
 		if tx.TransactionResult != nil {
 			n.Result = *tx.TransactionResult
 		}
-		id := workflows.ReconcileWorkflowID(d.PaymentID, tx.TransactionRequestID, alipay.StatusSuccess)
+		found = append(found, n)
+	}
+	for _, id := range d.notCaptured {
+		found = append(found, alipay.CaptureNotification{NotifyType: alipay.NotifyTypeCaptureResult, PaymentID: d.PaymentID, CaptureRequestID: id,
+			Result: alipay.Result{ResultCode: "NOT_CAPTURED", ResultStatus: alipay.StatusFail, ResultMessage: "no successful capture at Antom (reconciliation sweep)"}})
+	}
+	var ids []string
+	for _, n := range found {
+		id := workflows.ReconcileWorkflowID(d.PaymentID, n.CaptureRequestID, n.Result.ResultStatus)
 		_, err := c.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 			ID:                       id,
 			TaskQueue:                c.taskQueue(),
 			WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 			WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-			StaticSummary:            fmt.Sprintf("sweep: Antom captured for a %s capture of payment %s", d.ClosedState, d.PaymentID),
+			StaticSummary:            fmt.Sprintf("sweep: Antom's %s for a %s capture of payment %s", n.Result.ResultStatus, d.ClosedState, d.PaymentID),
 		}, workflows.ReconcileWorkflowType, workflows.ReconcileInput{
 			Merchant: d.Merchant, Notification: n, ClosedState: d.ClosedState, ClosedRunID: d.RunID,
 		})

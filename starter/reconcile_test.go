@@ -3,9 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
+
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/capturekit/alipay-capture/alipay"
 	"github.com/capturekit/alipay-capture/alipay/alipaytest"
@@ -13,9 +16,10 @@ import (
 	"github.com/capturekit/alipay-capture/workflows"
 )
 
-// TestReconcileCommand: of four closed captures (captured as asked; refused; captured for another
-// amount, which Antom's ledger bears out; unresolved, which Antom has since captured), the sweep
-// reports the last alone, exits 1, and with --record records it once as a reconciliation.
+// TestReconcileCommand: of five closed captures (captured as asked; refused; captured for another
+// amount, which Antom's ledger bears out; unresolved, which Antom has since captured; unresolved,
+// which Antom has since failed), the sweep reports the last two, exits 1, and with --record
+// records each once as a reconciliation.
 func TestReconcileCommand(t *testing.T) {
 	e := setup(t)
 	cfg := e.sim.Config()
@@ -38,7 +42,9 @@ func TestReconcileCommand(t *testing.T) {
 	refused := start(alipaytest.Scenario{Result: "F", FailCode: "RISK_REJECT"}, time.Hour)
 	less := start(alipaytest.Scenario{CapturedAmount: usd9}, time.Hour)
 	unresolved := start(alipaytest.Scenario{Result: "U", NoNotify: true}, 5*time.Second)
-	for pid, want := range map[string]workflows.State{captured: workflows.StateCaptured, refused: workflows.StateFailed, less: workflows.StateCaptured, unresolved: workflows.StateUnresolved} {
+	unresolvedF := start(alipaytest.Scenario{Result: "U", NoNotify: true}, 5*time.Second)
+	for pid, want := range map[string]workflows.State{captured: workflows.StateCaptured, refused: workflows.StateFailed, less: workflows.StateCaptured,
+		unresolved: workflows.StateUnresolved, unresolvedF: workflows.StateUnresolved} {
 		wctx, cancel := context.WithTimeout(ctx, time.Minute)
 		res, _ := e.cc.Wait(wctx, pid)
 		cancel()
@@ -49,36 +55,57 @@ func TestReconcileCommand(t *testing.T) {
 	if err := e.sim.Resolve(unresolved, "S", ""); err != nil { // Antom captures after all
 		t.Fatal(err)
 	}
+	if err := e.sim.Resolve(unresolvedF, "F", "PROCESS_FAIL"); err != nil { // or fails
+		t.Fatal(err)
+	}
 
 	var rows []capture.Disagreement
 	var errOut string
-	eventually(t, "the four closed captures listed", func() bool {
+	eventually(t, "the five closed captures listed", func() bool {
 		var code int
 		var out string
 		code, out, errOut = e.starter("", "reconcile", "--since", "1h", "--json")
 		rows = nil
-		return code == exitError && json.Unmarshal([]byte(out), &rows) == nil && strings.Contains(errOut, "4 of 4 closed captures checked")
+		return code == exitError && json.Unmarshal([]byte(out), &rows) == nil && strings.Contains(errOut, "5 of 5 closed captures checked")
 	})
-	if len(rows) != 1 || rows[0].PaymentID != unresolved || rows[0].ClosedState != workflows.StateUnresolved ||
-		rows[0].AntomCaptured != usd10 || rows[0].Captured.Value != "0" || !strings.Contains(rows[0].Detail, "Antom captured 10.00 USD") {
+	byPayment := map[string]capture.Disagreement{}
+	for _, d := range rows {
+		byPayment[d.PaymentID] = d
+	}
+	if d := byPayment[unresolved]; len(rows) != 2 || d.ClosedState != workflows.StateUnresolved ||
+		d.AntomCaptured != usd10 || d.Captured.Value != "0" || !strings.Contains(d.Detail, "Antom captured 10.00 USD") {
 		t.Fatalf("disagreements %+v\n%s", rows, errOut)
 	}
-	if !strings.Contains(errOut, "1 disagree, 0 not checked") {
+	if d := byPayment[unresolvedF]; d.AntomCaptured.Value != "0" || !strings.Contains(d.Detail, "unresolved; Antom now reports") {
+		t.Errorf("the unresolved capture Antom failed: %+v", d)
+	}
+	if !strings.Contains(errOut, "2 disagree, 0 not checked") {
 		t.Errorf("summary: %s", errOut)
 	}
 
 	// The table, and the disagreement recorded, once however often the sweep runs.
 	for range 2 {
 		code, out, errOut := e.starter("", "reconcile", "--since", "1h", "--record")
-		id := workflows.ReconcileWorkflowID(unresolved, workflows.CaptureRequestID(unresolved, 1), alipay.StatusSuccess)
-		if code != exitError || !strings.Contains(out, "PAYMENT") || !strings.Contains(out, unresolved) || !strings.Contains(out, id) {
+		captured := workflows.ReconcileWorkflowID(unresolved, workflows.CaptureRequestID(unresolved, 1), alipay.StatusSuccess)
+		failed := workflows.ReconcileWorkflowID(unresolvedF, workflows.CaptureRequestID(unresolvedF, 1), alipay.StatusFail)
+		if code != exitError || !strings.Contains(out, "PAYMENT") || !strings.Contains(out, captured) || !strings.Contains(out, failed) {
 			t.Fatalf("reconcile --record: %d\n%s\n%s", code, out, errOut)
 		}
 	}
-	eventually(t, "the recorded contradiction listed", func() bool {
+	eventually(t, "the recorded reconciliations listed", func() bool {
 		l, err := e.cc.List(ctx, capture.Filter{State: workflows.StateContradiction})
-		return err == nil && len(l) == 1 && l[0].PaymentID == unresolved
+		return err == nil && len(l) == 2
 	})
+	// Antom confirms the capture (a contradiction someone must settle); the failure settles the
+	// unresolved one (nothing to settle).
+	var confirmed *temporal.ApplicationError
+	if err := workflowErr(e, workflows.ReconcileWorkflowID(unresolved, workflows.CaptureRequestID(unresolved, 1), alipay.StatusSuccess)); !errors.As(err, &confirmed) ||
+		confirmed.Type() != workflows.ErrTypeContradictionConfirmed {
+		t.Errorf("reconciliation of the captured one: %v", err)
+	}
+	if err := workflowErr(e, workflows.ReconcileWorkflowID(unresolvedF, workflows.CaptureRequestID(unresolvedF, 1), alipay.StatusFail)); err != nil {
+		t.Errorf("reconciliation of the failed one: %v", err)
+	}
 
 	// Nothing closed in the window: nothing to disagree with, exit 0.
 	if code, out, errOut := e.starter("", "reconcile", "--since", "1ms"); code != exitOK || out != "" || !strings.Contains(errOut, "0 closed captures checked") {
@@ -87,4 +114,11 @@ func TestReconcileCommand(t *testing.T) {
 	if code, _, errOut := e.starter("", "reconcile"); code != exitUsage || !strings.Contains(errOut, "--since is required") {
 		t.Errorf("no --since: %d %s", code, errOut)
 	}
+}
+
+// workflowErr waits for a workflow's end and returns its error.
+func workflowErr(e *env, id string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	return e.cc.Temporal.GetWorkflow(ctx, id, "").Get(ctx, nil)
 }
