@@ -41,8 +41,10 @@ func TestReconcileCommand(t *testing.T) {
 	captured := start(alipaytest.Scenario{}, time.Hour)
 	refused := start(alipaytest.Scenario{Result: "F", FailCode: "RISK_REJECT"}, time.Hour)
 	less := start(alipaytest.Scenario{CapturedAmount: usd9}, time.Hour)
-	unresolved := start(alipaytest.Scenario{Result: "U", NoNotify: true}, 5*time.Second)
-	unresolvedF := start(alipaytest.Scenario{Result: "U", NoNotify: true}, 5*time.Second)
+	// A deadline 10 s away: the capture must be sent within 9 s (the margin is 1 s), even on a
+	// busy machine.
+	unresolved := start(alipaytest.Scenario{Result: "U", NoNotify: true}, 10*time.Second)
+	unresolvedF := start(alipaytest.Scenario{Result: "U", NoNotify: true}, 10*time.Second)
 	for pid, want := range map[string]workflows.State{captured: workflows.StateCaptured, refused: workflows.StateFailed, less: workflows.StateCaptured,
 		unresolved: workflows.StateUnresolved, unresolvedF: workflows.StateUnresolved} {
 		wctx, cancel := context.WithTimeout(ctx, time.Minute)
