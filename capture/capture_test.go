@@ -41,9 +41,11 @@ func (e env) authorize(t *testing.T, sc alipaytest.Scenario) string {
 }
 
 // eventually polls the visibility store, which lags the workflow by a moment.
+// eventually polls f for up to a minute: visibility and scheduled workflows lag, more so on a
+// busy machine.
 func eventually(t *testing.T, what string, f func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for !f() {
 		if time.Now().After(deadline) {
 			t.Fatalf("%s never happened", what)
