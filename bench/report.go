@@ -159,7 +159,8 @@ const actionsNote = `Temporal Cloud bills *actions*; the last column counts them
 attempt, every timer, every signal and accepted update, every search-attribute upsert (those set at
 start, and the versioning marker's TemporalChangeVersion, are free). Not in a history, and so not
 in the table: queries (each ` + "`starter status`" + ` or ` + "`capture.Client.Status`" + ` is one action; ` + "`Wait`" + `
-long-polls the result and costs none; the census and ` + "`starter list`" + ` read visibility and cost none).
+long-polls the result and costs none; ` + "`starter list`" + ` reads visibility and costs none; the census schedule costs a few actions per interval,
+however many captures run).
 What could lower them, and what each would cost:
 
 - **Fewer search-attribute upserts.** CaptureStatus is written at each state change so that
@@ -215,7 +216,8 @@ const tuning = `## Worker tuning, and what bounds each figure
   a cache of 500. The price is a replay of 13 to 20 events when an evicted capture's notification
   arrives: finishing 10,000 took 4m48s with the 2,000 cache against 2m47s and 4m07s in two runs
   with the SDK's cache, a spread that run-to-run noise on 2 shared cores mostly covers. Memory
-  now stays bounded by the cache however many captures wait.
+  now stays bounded by the cache however many captures wait. (The runs since, with two merchant
+  accounts' clients, events and the census schedule in the worker, held 190 to 210 MiB.)
 - **Pollers and concurrency: left at the SDK's defaults.** Four times the pollers
   (go run ./bench --only a --pollers 8) changed neither throughput beyond noise: on this machine
   the dev server (SQLite, sharing the 2 cores with everything else) bounds both workflows at 35
@@ -225,16 +227,16 @@ const tuning = `## Worker tuning, and what bounds each figure
 - **(a)** is bounded by the Temporal server. The capture path does more per workflow than the bare
   one: two RSA signatures and two verifications (about 2.3 ms of CPU on this machine, see
   go test -bench . ./alipay/), one more search attribute upsert and a memo write (14 events
-  against 11), and an HTTP round trip to the simulator. Three full runs gave 0.88, 0.73 (before
-  the halves alternated) and 0.795: met or missed by noise on this machine.
+  against 11), and an HTTP round trip to the simulator. Full runs gave 0.88, 0.73 (before the
+  halves alternated), 0.795, 0.86 and 0.84: met or missed by noise on this machine.
 - **(c)** is bounded by the signal call to Temporal, not by the receiver: over the sending, the
   receiver used 3 % of one core (profile above: 450 ms of CPU in 15 s, spread over syscalls,
   JSON, gzip of gRPC frames and one RSA verification per notification). A signal takes 20 to
   30 ms at 16 in flight here with or without the receiver in front; the receiver adds an HTTP
   hop and a process switch on 2 busy cores. Its ratio and p99 move between runs (full runs:
-  ratio 0.81, 0.93, 0.76; p99 86, 74, 82 ms against raw p99 37, 65, 55 ms), so the targets
-  ≥ 0.9 and < 50 ms are missed by up to 0.14 and 36 ms on this machine. On a machine where
-  Temporal has its own cores, what remains is the HTTP hop.
+  ratio 0.81, 0.93, 0.76, 0.88, 0.62; p99 86, 74, 82, 81, 135 ms against raw p99 37, 65, 55, 84,
+  65 ms), so the targets ≥ 0.9 and < 50 ms are missed by up to 0.28 and 85 ms on this machine.
+  On a machine where Temporal has its own cores, what remains is the HTTP hop.
 - **(d)** parking and finishing run at the dev server's 35 to 60 workflows per second; nothing is
   lost: the visibility count of CAPTURED captures rises by exactly the number parked.
 - **Start to CAPTURED** in (a) and (e) is measured with 64 captures in flight at a rate the server
