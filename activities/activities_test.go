@@ -32,7 +32,7 @@ func setup(t *testing.T) (*alipaytest.Server, *activities.Activities) {
 
 func capture(a *activities.Activities, paymentID string) (workflows.CaptureActivityResult, error) {
 	return a.Capture(context.Background(), workflows.CaptureActivityInput{
-		Request:  alipay.CaptureRequest{CaptureRequestID: workflows.CaptureRequestID(paymentID, 1), PaymentID: paymentID, CaptureAmount: usd10},
+		Request:  alipay.CaptureRequest{CaptureRequestID: workflows.CaptureRequestID(paymentID, workflows.StartKey), PaymentID: paymentID, CaptureAmount: usd10},
 		NotAfter: time.Now().Add(time.Hour),
 	})
 }
@@ -99,7 +99,7 @@ func TestCaptureOutcomes(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = a.Capture(context.Background(), workflows.CaptureActivityInput{
-		Request: alipay.CaptureRequest{CaptureRequestID: workflows.CaptureRequestID(id, 1), PaymentID: id, CaptureAmount: alipay.Amount{Currency: "USD", Value: "999"}},
+		Request: alipay.CaptureRequest{CaptureRequestID: workflows.CaptureRequestID(id, workflows.StartKey), PaymentID: id, CaptureAmount: alipay.Amount{Currency: "USD", Value: "999"}},
 	})
 	wantAppError(t, err, workflows.ErrTypeConfig, false, alipay.CodeRepeatReqInconsistent)
 	if !errors.As(err, &appErr) || appErr.Category() == temporal.ApplicationErrorCategoryBenign {
@@ -142,7 +142,7 @@ func TestCaptureRefusesPastTheCutoff(t *testing.T) {
 func TestInquiryPayment(t *testing.T) {
 	sim, a := setup(t)
 	p, _ := sim.Authorize(alipaytest.Authorization{Amount: usd10, Scenario: alipaytest.Scenario{Result: "U"}})
-	reqID := workflows.CaptureRequestID(p.PaymentID, 1)
+	reqID := workflows.CaptureRequestID(p.PaymentID, workflows.StartKey)
 	in := workflows.InquiryActivityInput{PaymentID: p.PaymentID, CaptureRequestID: reqID}
 
 	res, err := a.InquiryPayment(context.Background(), in)
@@ -216,7 +216,7 @@ func TestMerchantAccounts(t *testing.T) {
 		t.Fatal(err)
 	}
 	in := workflows.CaptureActivityInput{
-		Request:  alipay.CaptureRequest{CaptureRequestID: workflows.CaptureRequestID(p.PaymentID, 1), PaymentID: p.PaymentID, CaptureAmount: usd10},
+		Request:  alipay.CaptureRequest{CaptureRequestID: workflows.CaptureRequestID(p.PaymentID, workflows.StartKey), PaymentID: p.PaymentID, CaptureAmount: usd10},
 		NotAfter: time.Now().Add(time.Hour),
 	}
 	// The default account's client does not find the second account's payment.

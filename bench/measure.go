@@ -340,7 +340,7 @@ func (b *bench) waitCount(ctx context.Context, query string, want int, limit tim
 
 // notification returns a signed notifyCapture for the payment, as Antom would send it.
 func (b *bench) notification(paymentID string) (body []byte, header http.Header, err error) {
-	n := alipay.CaptureNotification{NotifyType: alipay.NotifyTypeCaptureResult, CaptureRequestID: workflows.CaptureRequestID(paymentID, 1),
+	n := alipay.CaptureNotification{NotifyType: alipay.NotifyTypeCaptureResult, CaptureRequestID: workflows.CaptureRequestID(paymentID, workflows.StartKey),
 		PaymentID: paymentID, CaptureID: "BENCH-" + paymentID, CaptureAmount: usd10,
 		Result: alipay.Result{ResultCode: alipay.CodeSuccess, ResultStatus: alipay.StatusSuccess, ResultMessage: "success"}}
 	body, _ = json.Marshal(n)

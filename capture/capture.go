@@ -15,7 +15,6 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/capturekit/alipay-capture/workflows"
@@ -57,44 +56,37 @@ type Started struct {
 	Capture *workflows.CaptureReply
 }
 
-// Start captures in.Amount of the payment once: Capture with the payment's one key. While a
-// capture for the payment runs, or after it completed (CAPTURED or CANCELLED), Start returns the
-// existing run with AlreadyStarted set and no error; if that run captures another amount or
-// currency, Start returns ErrConflict instead. Only after a FAILED, EXPIRED or UNRESOLVED run may
-// a new one start (with in.Attempt raised if a new captureRequestId is wanted).
+// Start captures the whole authorized amount in.Amount once: Capture with the payment's one key,
+// workflows.StartKey, marked last.
 func (c Client) Start(ctx context.Context, in workflows.CaptureInput) (Started, error) {
-	return c.Capture(ctx, in, "")
+	return c.Capture(ctx, in, workflows.CaptureRequest{Amount: in.Amount, IsLastCapture: true, Key: workflows.StartKey})
 }
 
-// Capture asks for the capture of in.Amount of payment in.PaymentID, identified by key (the
-// caller's idempotency key, e.g. the shipment id; empty: the payment's one full capture). If no
-// workflow guards the authorization yet, one is started with in (its policy, deadline and
-// in.AuthorizedAmount, in.PartialCaptures), in the same atomic call (Update-with-Start). It
-// returns once the capture has its first answer; the same key again returns the same capture
-// and sends nothing. A request the authorization cannot take (another amount for the key, more
-// than remains, a partial capture of a one-time payment) is ErrConflict; one after its cut-off,
-// last capture or cancel is ErrFinished. A worker must be running to take the request: the
-// call waits for one until ctx ends. Once the workflow accepted the request it is durable: if
-// ctx ends before the first answer, Capture returns without error and with a nil
-// Started.Capture (AlreadyStarted is then unknown and false); calling again with the same key is
-// safe.
+// Capture asks for the capture req of the authorization in (in.Amount is the authorized amount;
+// req.Key is the caller's idempotency key, e.g. the shipment id). If no workflow guards the
+// authorization yet, one is started with in, in the same atomic call (Update-with-Start); the
+// start captures nothing by itself. It returns once the capture has its first answer, read
+// from its record; the same key again returns the same capture and sends nothing, also after the
+// authorization closed. A request the authorization cannot take (another amount for the key,
+// more than remains, a partial capture of a one-time payment) is ErrConflict; one after its
+// cut-off, last capture, cancel or close is ErrFinished. A worker must be running to take the
+// request: the call waits for one until ctx ends. Once the workflow accepted the request it is
+// durable: if ctx ends before the first answer, Capture returns without error and with a nil
+// Started.Capture; calling again with the same key is safe.
 //
 // The input is written with the policy defaults filled in, so that the authorization keeps them
 // whatever a later release changes (DESIGN §2, rule 8).
-func (c Client) Capture(ctx context.Context, in workflows.CaptureInput, key string) (Started, error) {
+func (c Client) Capture(ctx context.Context, in workflows.CaptureInput, req workflows.CaptureRequest) (Started, error) {
 	if err := in.Validate(); err != nil {
 		return Started{}, fmt.Errorf("invalid capture: %w", err)
 	}
-	if key == "" {
-		key = workflows.StartKey
+	if req.Key == "" {
+		return Started{}, fmt.Errorf("invalid capture: a capture request needs a key (e.g. the shipment id)")
 	}
 	in.Policy = in.Policy.WithDefaults()
+	req.Merchant = workflows.MerchantName(in.Merchant)
 	id := workflows.WorkflowID(in.PaymentID)
-	req := workflows.CaptureRequest{Amount: in.Amount, IsLastCapture: in.IsLastCapture != nil && *in.IsLastCapture, Key: key,
-		Merchant: workflows.MerchantName(in.Merchant)}
-	start := in
-	start.AwaitCapture, start.StartedVisible = true, true
-	op := c.Temporal.NewWithStartWorkflowOperation(c.startOptions(start, enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING), workflows.WorkflowType, start)
+	op := c.Temporal.NewWithStartWorkflowOperation(c.startOptions(in, enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING), workflows.WorkflowType, in)
 	h, err := c.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: op,
 		UpdateOptions: client.UpdateWorkflowOptions{
@@ -106,41 +98,77 @@ func (c Client) Capture(ctx context.Context, in workflows.CaptureInput, key stri
 		},
 	})
 	if err != nil {
-		return c.captureRefused(ctx, err, in)
+		return c.captureRefused(ctx, err, in, req)
 	}
 	var reply workflows.CaptureReply
 	if err := h.Get(ctx, &reply); err != nil {
 		if ctx.Err() != nil {
 			return Started{WorkflowID: id, RunID: h.RunID()}, nil // accepted; the answer comes later
 		}
-		return c.captureRefused(ctx, err, in)
+		return c.captureRefused(ctx, err, in, req)
 	}
 	return Started{WorkflowID: id, RunID: h.RunID(), AlreadyStarted: reply.Duplicate, Capture: &reply}, nil
 }
 
-// captureRefused explains why a capture request was not taken.
-func (c Client) captureRefused(ctx context.Context, err error, in workflows.CaptureInput) (Started, error) {
+// captureRefused explains why a capture request was not taken; after the authorization closed
+// the answer comes from the closed run's final status.
+func (c Client) captureRefused(ctx context.Context, err error, in workflows.CaptureInput, req workflows.CaptureRequest) (Started, error) {
 	id := workflows.WorkflowID(in.PaymentID)
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
 	var appErr *temporal.ApplicationError
 	switch {
 	case errors.As(err, &already):
-		// The payment's workflow has completed (CAPTURED or CANCELLED): nothing more to start.
-		return Started{WorkflowID: id, RunID: already.RunId, AlreadyStarted: true}, c.sameAmount(ctx, id, already.RunId, in)
+		st, serr := FinalStatus(ctx, c.Temporal.GetWorkflow(ctx, id, already.RunId))
+		if serr != nil {
+			return Started{WorkflowID: id, RunID: already.RunId}, fmt.Errorf("capture %s has closed; reading its final status: %w", id, serr)
+		}
+		return answerFromClosed(st, id, already.RunId, req)
 	case errors.As(err, &appErr) && appErr.Type() == workflows.ErrTypeCaptureConflict:
 		return Started{WorkflowID: id}, fmt.Errorf("%w: %s; nothing was started", ErrConflict, appErr.Message())
 	case errors.As(err, &appErr) && appErr.Type() == workflows.ErrTypeCaptureClosed:
 		return Started{WorkflowID: id}, fmt.Errorf("%w: %s", ErrFinished, appErr.Message())
-	case strings.Contains(err.Error(), "unknown update"):
-		// A capture started by an earlier release runs: it captures its own amount once.
-		desc, derr := c.Temporal.DescribeWorkflowExecution(ctx, id, "")
-		if derr != nil {
-			return Started{WorkflowID: id}, fmt.Errorf("capture %s exists; reading it: %w", id, derr)
-		}
-		runID := desc.GetWorkflowExecutionInfo().GetExecution().GetRunId()
-		return Started{WorkflowID: id, RunID: runID, AlreadyStarted: true}, c.sameAmount(ctx, id, runID, in)
 	}
 	return Started{}, fmt.Errorf("capture %s: %w", id, err)
+}
+
+// answerFromClosed answers a capture request from a closed authorization's final status: the
+// key's record, else ErrFinished (nothing was captured for it).
+func answerFromClosed(st workflows.Status, id, runID string, req workflows.CaptureRequest) (Started, error) {
+	started := Started{WorkflowID: id, RunID: runID, AlreadyStarted: true}
+	rec, ok := st.RecordOfKey(req.Key)
+	switch {
+	case !ok:
+		return started, fmt.Errorf("%w: the authorization of payment %s closed %s (run %s) before this request; nothing was captured for key %q",
+			ErrFinished, st.PaymentID, st.State, runID, req.Key)
+	case rec.Amount != req.Amount:
+		return started, fmt.Errorf("%w: payment %s: key %q asked for %s, not %s (run %s); nothing was started",
+			ErrConflict, st.PaymentID, req.Key, rec.Amount, req.Amount, runID)
+	}
+	reply := workflows.ReplyOf(rec, true)
+	started.Capture = &reply
+	return started, nil
+}
+
+// FinalStatus reads a closed capture run's final Status from its result or its failure's
+// details.
+func FinalStatus(ctx context.Context, run client.WorkflowRun) (workflows.Status, error) {
+	var st workflows.Status
+	err := run.Get(ctx, &st)
+	if err == nil {
+		return st, nil
+	}
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) && appErr.Details(&st) == nil && st.State.Final() {
+		return st, nil
+	}
+	if errors.As(err, &appErr) && appErr.HasDetails() {
+		return st, fmt.Errorf("the run's failure carries no capture status: %w", err)
+	}
+	var canceled *temporal.CanceledError
+	if errors.As(err, &canceled) {
+		return st, fmt.Errorf("the run was cancelled in Temporal; its final state is in CaptureStatus: %w", err)
+	}
+	return st, err
 }
 
 // Authorize starts guarding the authorization of in.PaymentID now, before anything ships: the
@@ -152,7 +180,6 @@ func (c Client) Authorize(ctx context.Context, in workflows.CaptureInput) (Start
 		return Started{}, fmt.Errorf("invalid authorization: %w", err)
 	}
 	in.Policy = in.Policy.WithDefaults()
-	in.AwaitCapture, in.StartedVisible = true, true
 	id := workflows.WorkflowID(in.PaymentID)
 	opts := c.startOptions(in, enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL)
 	opts.WorkflowExecutionErrorWhenAlreadyStarted = true
@@ -178,16 +205,12 @@ func (c Client) startOptions(in workflows.CaptureInput, conflict enumspb.Workflo
 	if in.OrderID != "" {
 		attrs = append(attrs, workflows.AttrOrderID.ValueSet(in.OrderID))
 	}
-	switch {
-	case !in.AuthExpiresAt.IsZero():
-		attrs = append(attrs, workflows.AttrDeadline.ValueSet(in.AuthExpiresAt))
-	case !in.AuthorizedAt.IsZero():
-		attrs = append(attrs, workflows.AttrDeadline.ValueSet(in.AuthorizedAt.Add(workflows.AuthorizationWindow)))
+	if dl := in.Deadline(); !dl.IsZero() {
+		attrs = append(attrs, workflows.AttrDeadline.ValueSet(dl))
 	}
 	memo := map[string]any{
-		workflows.MemoAmount:           in.Authorized().String(),
-		workflows.MemoPaymentID:        in.PaymentID,
-		workflows.MemoCaptureRequestID: workflows.CaptureRequestID(in.PaymentID, max(in.Attempt, 1)),
+		workflows.MemoAmount:    in.Amount.String(),
+		workflows.MemoPaymentID: in.PaymentID,
 	}
 	if in.OrderID != "" {
 		memo[workflows.MemoOrderID] = in.OrderID
@@ -199,29 +222,8 @@ func (c Client) startOptions(in workflows.CaptureInput, conflict enumspb.Workflo
 		WorkflowIDConflictPolicy: conflict,
 		TypedSearchAttributes:    temporal.NewSearchAttributes(attrs...),
 		Memo:                     memo,
-		StaticSummary:            fmt.Sprintf("authorization of %s for payment %s", in.Authorized(), in.PaymentID),
+		StaticSummary:            fmt.Sprintf("authorization of %s for payment %s", in.Amount, in.PaymentID),
 	}
-}
-
-// sameAmount returns ErrConflict when the existing run captures another amount than in.
-func (c Client) sameAmount(ctx context.Context, id, runID string, in workflows.CaptureInput) error {
-	desc, err := c.Temporal.DescribeWorkflowExecution(ctx, id, runID)
-	if err != nil {
-		return fmt.Errorf("capture %s exists; reading its amount: %w", id, err)
-	}
-	field := desc.GetWorkflowExecutionInfo().GetMemo().GetFields()[workflows.MemoAmount]
-	if field == nil {
-		return nil // started without a memo, by another client: nothing to compare
-	}
-	var existing string
-	if err := converter.GetDefaultDataConverter().FromPayload(field, &existing); err != nil {
-		return fmt.Errorf("capture %s exists; reading its amount: %w", id, err)
-	}
-	if existing != in.Amount.String() {
-		return fmt.Errorf("%w: payment %s is already being captured for %s, not %s (run %s); nothing was started",
-			ErrConflict, in.PaymentID, existing, in.Amount, runID)
-	}
-	return nil
 }
 
 func (c Client) taskQueue() string {

@@ -124,7 +124,7 @@ func TestCancelBeforeCapture(t *testing.T) {
 	e := setup(t)
 	ctx := context.Background()
 	pid := e.authorize(t, alipaytest.Scenario{})
-	if _, err := e.cc.Start(ctx, workflows.CaptureInput{PaymentID: pid, Amount: usd10, AuthorizedAt: time.Now(), CaptureAt: time.Now().Add(time.Hour)}); err != nil {
+	if _, err := e.cc.Authorize(ctx, workflows.CaptureInput{PaymentID: pid, Amount: usd10, AuthorizedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	res, err := e.cc.Cancel(ctx, pid, "order cancelled by the customer")

@@ -16,7 +16,6 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/time/rate"
 
@@ -165,18 +164,10 @@ func (c Client) closedSince(ctx context.Context, since time.Time) ([]candidate, 
 	}
 }
 
-// closedStatus reads a closed capture's final Status from its result or its failure's details.
+// closedStatus reads a closed capture's final Status.
 func (c Client) closedStatus(ctx context.Context, cd candidate) (workflows.Status, bool) {
-	var st workflows.Status
-	err := c.Temporal.GetWorkflow(ctx, cd.workflowID, cd.runID).Get(ctx, &st)
-	if err == nil {
-		return st, true
-	}
-	var appErr *temporal.ApplicationError
-	if errors.As(err, &appErr) && appErr.Details(&st) == nil && st.PaymentID != "" {
-		return st, true
-	}
-	return st, false
+	st, err := FinalStatus(ctx, c.Temporal.GetWorkflow(ctx, cd.workflowID, cd.runID))
+	return st, err == nil
 }
 
 // check compares one closed capture with Antom; it returns a Disagreement, or nil when they agree.
@@ -255,25 +246,17 @@ func (c Client) check(ctx context.Context, cd candidate, s Sweep, limit *rate.Li
 // capturedIDs are the request ids of the captures a closed capture counts as captured.
 func capturedIDs(st workflows.Status, state workflows.State) map[string]bool {
 	ids := map[string]bool{}
-	for _, c := range st.Captures {
-		if c.State == workflows.StateCaptured {
-			ids[c.CaptureRequestID] = true
-		}
-	}
-	if len(st.Captures) == 0 && state == workflows.StateCaptured {
-		ids[st.CaptureRequestID] = true
+	for _, id := range st.CapturedRequestIDs() {
+		ids[id] = true
 	}
 	return ids
 }
 
-// hasDiscrepancy reports a captured amount that differs from the request, on the capture or on
-// any capture of the authorization.
+// hasDiscrepancy reports a captured amount that differs from the request, or a contradiction
+// the authorization recorded, on any capture of the authorization.
 func hasDiscrepancy(st workflows.Status) bool {
-	if st.Discrepancy != "" {
-		return true
-	}
 	for _, c := range st.Captures {
-		if c.Discrepancy != "" {
+		if c.Discrepancy != "" || c.Contradiction != "" {
 			return true
 		}
 	}
@@ -281,20 +264,9 @@ func hasDiscrepancy(st workflows.Status) bool {
 }
 
 // capturedUnits is what a closed capture says was captured, in minor units.
-func capturedUnits(st workflows.Status, state workflows.State) int64 {
-	if !st.Captured.IsZero() {
-		u, _ := st.Captured.MinorUnits()
-		return u
-	}
-	if state == workflows.StateCaptured { // a release before whole authorizations
-		amt := st.CapturedAmount
-		if amt.IsZero() {
-			amt = st.Amount
-		}
-		u, _ := amt.MinorUnits()
-		return u
-	}
-	return 0
+func capturedUnits(st workflows.Status, _ workflows.State) int64 {
+	u, _ := st.Captured.MinorUnits()
+	return u
 }
 
 // Record records a disagreement durably, as a late contradicting notification is (DESIGN §2,
@@ -324,21 +296,41 @@ func (c Client) Record(ctx context.Context, d Disagreement) ([]string, error) {
 	}
 	var ids []string
 	for _, n := range found {
-		id := workflows.ReconcileWorkflowID(d.PaymentID, n.CaptureRequestID, n.Result.ResultStatus)
-		_, err := c.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-			ID:                       id,
-			TaskQueue:                c.taskQueue(),
-			WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-			WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-			StaticSummary:            fmt.Sprintf("sweep: Antom's %s for a %s capture of payment %s", n.Result.ResultStatus, d.ClosedState, d.PaymentID),
-		}, workflows.ReconcileWorkflowType, workflows.ReconcileInput{
+		id, err := StartReconcile(ctx, c.Temporal, c.taskQueue(), workflows.ReconcileInput{
 			Merchant: d.Merchant, Notification: n, ClosedState: d.ClosedState, ClosedRunID: d.RunID,
-		})
-		var already *serviceerror.WorkflowExecutionAlreadyStarted
-		if err != nil && !errors.As(err, &already) {
-			return ids, fmt.Errorf("record %s: %w", id, err)
+		}, fmt.Sprintf("sweep: Antom's %s for a %s capture of payment %s", n.Result.ResultStatus, d.ClosedState, d.PaymentID))
+		if err != nil {
+			return ids, err
 		}
 		ids = append(ids, id)
 	}
 	return ids, nil
+}
+
+// WorkflowStarter starts workflows; go.temporal.io/sdk/client.Client implements it.
+type WorkflowStarter interface {
+	ExecuteWorkflow(ctx context.Context, options client.StartWorkflowOptions, workflow any, args ...any) (client.WorkflowRun, error)
+}
+
+// StartReconcile records a result that contradicts a closed capture as a ReconcileCaptureWorkflow
+// (DESIGN §2, rule 7), once per payment, request and result: a second start of the same one
+// starts nothing new and succeeds. It returns the workflow id.
+func StartReconcile(ctx context.Context, t WorkflowStarter, taskQueue string, in workflows.ReconcileInput, summary string) (string, error) {
+	n := in.Notification
+	id := workflows.ReconcileWorkflowID(n.PaymentID, n.CaptureRequestID, n.Result.ResultStatus)
+	if taskQueue == "" {
+		taskQueue = workflows.DefaultTaskQueue
+	}
+	_, err := t.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       id,
+		TaskQueue:                taskQueue,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		StaticSummary:            summary,
+	}, workflows.ReconcileWorkflowType, in)
+	var already *serviceerror.WorkflowExecutionAlreadyStarted
+	if err != nil && !errors.As(err, &already) {
+		return id, fmt.Errorf("record %s: %w", id, err)
+	}
+	return id, nil
 }

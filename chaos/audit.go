@@ -49,9 +49,9 @@ func audit(payments []*payment, ledger map[string]alipaytest.Payment, reconciled
 			continue
 		}
 		l, known := ledger[p.id]
-		success, succeeded := successOf(l)
-		if l.CapturesExecuted > 1 || l.CapturesSucceeded > 1 {
-			add(kindTwice, "%d captures executed, %d succeeded", l.CapturesExecuted, l.CapturesSucceeded)
+		_, succeeded := successOf(l)
+		if want := max(p.shipments, 1); l.CapturesExecuted > want || l.CapturesSucceeded > want {
+			add(kindTwice, "%d captures executed, %d succeeded, for %d shipments", l.CapturesExecuted, l.CapturesSucceeded, want)
 		}
 		if cutoff := p.cutoff(); known && !cutoff.IsZero() && l.LastCaptureCallAt.After(cutoff.Add(cutoffSlack)) {
 			add(kindLate, "last capture call at %s, cut-off %s", l.LastCaptureCallAt.Format(time.RFC3339Nano), cutoff.Format(time.RFC3339Nano))
@@ -61,16 +61,28 @@ func audit(payments []*payment, ledger map[string]alipaytest.Payment, reconciled
 		case !p.closed:
 			add(kindOpen, "still %s at the end of the run (ledger: %s) %s", st.State, ledgerSummary(l), p.resultNote)
 		case st.State == workflows.StateCaptured:
-			switch {
-			case !succeeded:
+			if !succeeded {
 				add(kindDisagrees, "CAPTURED, but the ledger has no successful capture (%s)", ledgerSummary(l))
-			case success.CaptureRequestID != st.CaptureRequestID:
-				add(kindDisagrees, "CAPTURED %s, but the ledger's capture is %s", st.CaptureRequestID, success.CaptureRequestID)
-			case success.Amount != st.CapturedAmount:
-				add(kindDisagrees, "CAPTURED %s, but the ledger captured %s", st.CapturedAmount, success.Amount)
+			}
+			// Record by record: every capture Antom made is a CAPTURED record of the same amount,
+			// and every CAPTURED record is a capture Antom made.
+			for _, c := range l.Captures {
+				rec, ok := st.Record(c.CaptureRequestID)
+				switch {
+				case c.Status != alipaytest.CaptureSucceeded:
+				case !ok || rec.State != workflows.StateCaptured:
+					add(kindDisagrees, "the ledger captured %s under %s; the closed capture's record is %q", c.Amount, c.CaptureRequestID, rec.State)
+				case rec.CapturedAmount != c.Amount:
+					add(kindDisagrees, "record %s CAPTURED %s, but the ledger captured %s", c.CaptureRequestID, rec.CapturedAmount, c.Amount)
+				}
+			}
+			for _, rec := range st.Captures {
+				if c, ok := captureOf(l, rec.CaptureRequestID); rec.State == workflows.StateCaptured && (!ok || c.Status != alipaytest.CaptureSucceeded) {
+					add(kindDisagrees, "record %s CAPTURED, but the ledger has it %q", rec.CaptureRequestID, c.Status)
+				}
 			}
 		case st.State == workflows.StateFailed, st.State == workflows.StateExpired, st.State == workflows.StateCancelled:
-			if succeeded {
+			if success, ok := successOf(l); ok {
 				add(kindDisagrees, "%s, but the ledger has capture %s SUCCESS for %s", st.State, success.CaptureRequestID, success.Amount)
 			}
 		case st.State == workflows.StateUnresolved:
@@ -87,8 +99,9 @@ func audit(payments []*payment, ledger map[string]alipaytest.Payment, reconciled
 				continue
 			}
 			status := map[string]string{alipaytest.CaptureSucceeded: alipay.StatusSuccess, alipaytest.CaptureFailed: alipay.StatusFail}[c.Status]
-			applied := (status == alipay.StatusSuccess && st.State == workflows.StateCaptured) ||
-				(status == alipay.StatusFail && st.State != workflows.StateCaptured && st.State != workflows.StateUnresolved) ||
+			rec, recorded := st.Record(n.CaptureRequestID)
+			applied := (status == alipay.StatusSuccess && recorded && rec.State == workflows.StateCaptured) ||
+				(status == alipay.StatusFail && (!recorded || rec.State != workflows.StateCaptured && rec.State != workflows.StateUnresolved)) ||
 				reconciled[workflows.ReconcileWorkflowID(p.id, n.CaptureRequestID, status)]
 			if !applied {
 				add(kindNotApplied, "%s notification of %s acknowledged; the workflow is %s and no reconciliation was recorded", status, n.CaptureRequestID, st.State)

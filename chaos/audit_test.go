@@ -21,12 +21,29 @@ func TestAuditFindsEachContradiction(t *testing.T) {
 	}
 	closed := func(id string, state workflows.State, amount alipay.Amount) *payment {
 		return &payment{scenario: "test", id: id, input: input(id), closed: true,
-			status: workflows.Status{State: state, CaptureRequestID: id + "-cap-1", CapturedAmount: amount}}
+			status: workflows.Status{State: state, CaptureRequestID: id + "-cap-1", CapturedAmount: amount,
+				Captures: []workflows.CaptureRecord{{CaptureRequestID: id + "-cap-1", State: state, CapturedAmount: amount}}}}
 	}
 	succeeded := func(id string, amount alipay.Amount, acked bool) alipaytest.Payment {
 		return alipaytest.Payment{PaymentID: id, CapturesExecuted: 1, CapturesSucceeded: 1, LastCaptureCallAt: t0,
 			Captures:      []alipaytest.Capture{{CaptureRequestID: id + "-cap-1", Amount: amount, Status: alipaytest.CaptureSucceeded}},
 			Notifications: []alipaytest.Notification{{CaptureRequestID: id + "-cap-1", Acked: acked}}}
+	}
+	usd4, usd6 := alipay.Amount{Currency: "USD", Value: "400"}, alipay.Amount{Currency: "USD", Value: "600"}
+	// split: two shipments; the second's record ends in second.
+	split := func(id string, second workflows.State) *payment {
+		p := closed(id, workflows.StateCaptured, usd)
+		p.shipments = 2
+		p.status.Captures = []workflows.CaptureRecord{
+			{CaptureRequestID: id + "-1", State: workflows.StateCaptured, CapturedAmount: usd4},
+			{CaptureRequestID: id + "-2", State: second, CapturedAmount: usd6},
+		}
+		return p
+	}
+	splitLedger := func(id string) alipaytest.Payment {
+		return alipaytest.Payment{PaymentID: id, CapturesExecuted: 2, CapturesSucceeded: 2, LastCaptureCallAt: t0, Captures: []alipaytest.Capture{
+			{CaptureRequestID: id + "-1", Amount: usd4, Status: alipaytest.CaptureSucceeded},
+			{CaptureRequestID: id + "-2", Amount: usd6, Status: alipaytest.CaptureSucceeded}}}
 	}
 	payments := []*payment{
 		closed("OK-CAPTURED", workflows.StateCaptured, usd),
@@ -39,6 +56,8 @@ func TestAuditFindsEachContradiction(t *testing.T) {
 		closed("WRONG-AMOUNT", workflows.StateCaptured, usd),
 		{scenario: "test", id: "OPEN", input: input("OPEN"), status: workflows.Status{State: workflows.StateUnknown}},
 		{scenario: "test", id: "NOT-STARTED", startErr: errors.New("unavailable")},
+		split("OK-SPLIT", workflows.StateCaptured),
+		split("SPLIT-UNCOUNTED", workflows.StateFailed), // the second shipment's record says FAILED
 	}
 	ledger := map[string]alipaytest.Payment{
 		"OK-CAPTURED":         succeeded("OK-CAPTURED", usd, true),
@@ -50,6 +69,8 @@ func TestAuditFindsEachContradiction(t *testing.T) {
 		"FAILED-BUT-CAPTURED": succeeded("FAILED-BUT-CAPTURED", usd, false),
 		"WRONG-AMOUNT":        succeeded("WRONG-AMOUNT", alipay.Amount{Currency: "USD", Value: "999"}, false),
 		"OPEN":                succeeded("OPEN", usd, false),
+		"OK-SPLIT":            splitLedger("OK-SPLIT"),
+		"SPLIT-UNCOUNTED":     splitLedger("SPLIT-UNCOUNTED"),
 	}
 	reconciled := map[string]bool{workflows.ReconcileWorkflowID("OK-RECONCILED", "OK-RECONCILED-cap-1", "S"): true}
 	got := map[string]string{}
@@ -63,6 +84,7 @@ func TestAuditFindsEachContradiction(t *testing.T) {
 		"WRONG-AMOUNT":        kindDisagrees,
 		"OPEN":                kindOpen,
 		"NOT-STARTED":         kindNoStart,
+		"SPLIT-UNCOUNTED":     kindDisagrees,
 	}
 	for id, kind := range want {
 		if !strings.Contains(got[id], kind) {

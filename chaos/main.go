@@ -194,17 +194,32 @@ func startPayment(ctx context.Context, st *stack.Stack, t timing, p *payment) {
 	p.input = workflows.CaptureInput{PaymentID: p.id, Amount: p.amount, OrderID: "ORDER-" + p.id, Policy: t.policy()}
 	if !p.unknown {
 		if _, err := st.Authorize(ctx, alipaytest.Authorization{PaymentID: p.id, Amount: p.amount, AuthorizedAt: now,
-			AuthExpiryTime: now.Add(t.window), Scenario: p.sim}); err != nil {
+			AuthExpiryTime: now.Add(t.window), Scenario: p.sim, PartialCaptures: p.shipments > 1}); err != nil {
 			p.startErr = fmt.Errorf("authorize: %w", err)
 			return
 		}
 		p.input.AuthExpiresAt = now.Add(t.window)
 	}
-	if p.cancelIn > 0 {
-		p.input.CaptureAt = now.Add(3 * p.cancelIn)
-	}
 	p.startedAt = now
-	p.startErr = retry(ctx, time.Minute, func(ctx context.Context) error { _, err := st.Capture.Start(ctx, p.input); return err })
+	if p.shipments > 1 {
+		p.input.PartialCaptures = true
+		p.startErr = ship(ctx, st, p)
+		return
+	}
+	p.startErr = retry(ctx, time.Minute, func(ctx context.Context) error {
+		switch {
+		case p.cancelIn > 0: // guarded from authorization; nothing ships
+			_, err := st.Capture.Authorize(ctx, p.input)
+			return err
+		case p.twoCallers:
+			errs := make(chan error, 1)
+			go func() { _, err := st.Capture.Start(ctx, p.input); errs <- err }()
+			_, err := st.Capture.Start(ctx, p.input)
+			return errors.Join(err, <-errs)
+		}
+		_, err := st.Capture.Start(ctx, p.input)
+		return err
+	})
 	if p.startErr != nil || p.cancelIn == 0 {
 		return
 	}
@@ -221,6 +236,27 @@ func startPayment(ctx context.Context, st *stack.Stack, t timing, p *payment) {
 		// Not a contradiction by itself: the audit checks what the capture did against the ledger.
 		say("cancel of %s did not go through: %v", p.id, err)
 	}
+}
+
+// ship captures the authorization in p.shipments partial captures, each sent with
+// Update-with-Start under its own key, the last marked last, retrying while Temporal is down.
+func ship(ctx context.Context, st *stack.Stack, p *payment) error {
+	total := minorUnits(p.amount)
+	for i := range p.shipments {
+		part := total / int64(p.shipments)
+		if i == p.shipments-1 {
+			part = total - part*int64(p.shipments-1)
+		}
+		amt, err := alipay.AmountOf(p.amount.Currency, part)
+		if err != nil {
+			return err
+		}
+		req := workflows.CaptureRequest{Amount: amt, Key: fmt.Sprintf("SHIP-%d", i+1), IsLastCapture: i == p.shipments-1}
+		if err := retry(ctx, time.Minute, func(ctx context.Context) error { _, err := st.Capture.Capture(ctx, p.input, req); return err }); err != nil {
+			return fmt.Errorf("shipment %d: %w", i+1, err)
+		}
+	}
+	return nil
 }
 
 // waitClosed polls visibility until no capture workflow runs, or until endBy.

@@ -47,7 +47,9 @@ type payment struct {
 	amount     alipay.Amount
 	sim        alipaytest.Scenario
 	unknown    bool          // not authorized at Antom
-	cancelIn   time.Duration // the order service cancels this long after the start (captureAt holds the capture)
+	cancelIn   time.Duration // the order service authorizes, then cancels this long after (nothing ships)
+	shipments  int           // > 1: the authorization ships in that many partial captures (Update-with-Start each)
+	twoCallers bool          // the same key is sent by two callers at once
 	input      workflows.CaptureInput
 	startedAt  time.Time
 	startErr   error
@@ -91,6 +93,13 @@ var mix = []scenario{
 	}},
 	{"payment unknown at Antom", 4, func(_ timing, p *payment) { p.unknown = true }},
 	{"cancelled while pending", 5, func(t timing, p *payment) { p.cancelIn = t.window / 12 }},
+	// The authorization's lifecycle (DESIGN §2, rules 9–15).
+	{"split shipments, Update-with-Start", 6, func(_ timing, p *payment) { p.shipments = 2 }},
+	{"split shipments, U then notification", 3, func(t timing, p *payment) {
+		p.shipments = 2
+		p.sim = alipaytest.Scenario{Result: "U", ResolveTo: "S", ResolveAfter: t.simulated(3 * time.Second)}
+	}},
+	{"the same key from two callers at once", 5, func(_ timing, p *payment) { p.twoCallers = true }},
 }
 
 // pick draws a scenario from the mix.

@@ -137,7 +137,7 @@ var capturePaths = []struct {
 			return err == nil && st.State == workflows.StateUnknown
 		})
 		body := `{"notifyType":"CAPTURE_RESULT","result":{"resultCode":"SUCCESS","resultStatus":"S"},"captureRequestId":"` +
-			workflows.CaptureRequestID(pid, 1) + `","paymentId":"` + pid + `","captureAmount":{"currency":"USD","value":"1000"}}`
+			workflows.CaptureRequestID(pid, workflows.StartKey) + `","paymentId":"` + pid + `","captureAmount":{"currency":"USD","value":"1000"}}`
 		req, _ := http.NewRequest("POST", s.WebhookURL+"/alipay/notify", strings.NewReader(body))
 		req.Header.Set("Client-Id", stack.ClientID)
 		req.Header.Set("Request-Time", "1700000000000")
@@ -173,7 +173,7 @@ var capturePaths = []struct {
 			t.Fatal(err)
 		}
 		st, err := s.cc.Status(context.Background(), pid)
-		if err != nil || st.State != workflows.StateCaptured || st.OrderID != "ORD-E2E" || st.CaptureRequestID != workflows.CaptureRequestID(pid, 1) {
+		if err != nil || st.State != workflows.StateCaptured || st.OrderID != "ORD-E2E" || st.CaptureRequestID != workflows.CaptureRequestID(pid, workflows.StartKey) {
 			t.Errorf("status %+v, %v", st, err)
 		}
 		s.waitFor("the capture to be searchable", func() bool {
@@ -225,7 +225,7 @@ func workerKilledDuringCapture(t *testing.T, s *system) {
 		t.Errorf("ledger: %d succeeded, %d executed, %d calls; want exactly one capture, reached again by the retry", p.CapturesSucceeded, p.CapturesExecuted, p.CaptureCalls)
 	}
 	for _, c := range p.Captures {
-		if c.CaptureRequestID != workflows.CaptureRequestID(pid, 1) {
+		if c.CaptureRequestID != workflows.CaptureRequestID(pid, workflows.StartKey) {
 			t.Errorf("capture request id %s", c.CaptureRequestID)
 		}
 	}

@@ -30,13 +30,11 @@ func TestAuthorizationLifecycle(t *testing.T) {
 		if _, err := s.cc.Authorize(ctx, in); err != nil {
 			t.Fatal(err)
 		}
-		in.AuthorizedAmount, in.Amount = usd10, alipay.MustParseDecimal("USD", "4.00")
-		first, err := s.cc.Capture(ctx, in, "SHIP-1")
-		if err != nil || first.Capture == nil || first.Capture.CaptureRequestID != workflows.CaptureRequestID(p.PaymentID, 1) {
+		first, err := s.cc.Capture(ctx, in, workflows.CaptureRequest{Amount: alipay.MustParseDecimal("USD", "4.00"), Key: "SHIP-1"})
+		if err != nil || first.Capture == nil || first.Capture.CaptureRequestID != workflows.CaptureRequestID(p.PaymentID, "SHIP-1") {
 			t.Fatalf("first shipment: %+v, %v", first, err)
 		}
-		in.Amount, in.IsLastCapture = alipay.MustParseDecimal("USD", "6.00"), alipay.Bool(true)
-		if _, err := s.cc.Capture(ctx, in, "SHIP-2"); err != nil {
+		if _, err := s.cc.Capture(ctx, in, workflows.CaptureRequest{Amount: alipay.MustParseDecimal("USD", "6.00"), IsLastCapture: true, Key: "SHIP-2"}); err != nil {
 			t.Fatal(err)
 		}
 		wctx, cancel := context.WithTimeout(ctx, 90*time.Second)

@@ -73,7 +73,7 @@ func TestTwoMerchantAccounts(t *testing.T) {
 		t.Fatal(err)
 	}
 	body := `{"notifyType":"CAPTURE_RESULT","result":{"resultCode":"SUCCESS","resultStatus":"S","resultMessage":"success"},"captureRequestId":"` +
-		workflows.CaptureRequestID(pidC, 1) + `","paymentId":"` + pidC + `","captureId":"forged","captureAmount":{"currency":"USD","value":"1000"}}`
+		workflows.CaptureRequestID(pidC, workflows.StartKey) + `","paymentId":"` + pidC + `","captureId":"forged","captureAmount":{"currency":"USD","value":"1000"}}`
 	for clientID, want := range map[string]string{
 		stack.SecondClientID: "bad_signature", // the second account's Client-Id, the first account's Antom key
 		"SOMEONE_ELSE":       "client_id",     // a Client-Id no account has
@@ -93,7 +93,7 @@ func TestTwoMerchantAccounts(t *testing.T) {
 	// A capture request naming the other account is refused by the running workflow.
 	wrong := inC
 	wrong.Merchant = ""
-	if _, err := s.cc.Capture(ctx, wrong, "another-shipment"); !errors.Is(err, capture.ErrConflict) || !strings.Contains(err.Error(), "merchant account") {
+	if _, err := s.cc.Capture(ctx, wrong, workflows.CaptureRequest{Amount: wrong.Amount, IsLastCapture: true, Key: "another-shipment"}); !errors.Is(err, capture.ErrConflict) || !strings.Contains(err.Error(), "merchant account") {
 		t.Errorf("capture request for the default account of the second account's payment: %v", err)
 	}
 

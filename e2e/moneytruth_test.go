@@ -78,7 +78,7 @@ func TestMoneyTruthRules(t *testing.T) {
 			return len(p.Notifications) == 1 && p.Notifications[0].Acked
 		})
 		// Acknowledged only once recorded: the reconciliation workflow exists, and confirms it.
-		rid := workflows.ReconcileWorkflowID(pid, workflows.CaptureRequestID(pid, 1), alipay.StatusSuccess)
+		rid := workflows.ReconcileWorkflowID(pid, workflows.CaptureRequestID(pid, workflows.StartKey), alipay.StatusSuccess)
 		var res workflows.ReconcileResult
 		err := s.Temporal().GetWorkflow(ctx, rid, "").Get(ctx, &res)
 		var appErr *temporal.ApplicationError

@@ -165,13 +165,10 @@ func startDemo(ctx context.Context, st *stack.Stack) ([]demo, error) {
 		units, _ := in.Amount.MinorUnits()
 		first, _ := alipay.AmountOf(in.Amount.Currency, units*4/10)
 		rest, _ := alipay.AmountOf(in.Amount.Currency, units-units*4/10)
-		in.AuthorizedAmount = in.Amount
-		in.Amount = first
-		if _, err := st.Capture.Capture(ctx, in, "SHIPMENT-1"); err != nil {
+		if _, err := st.Capture.Capture(ctx, in, workflows.CaptureRequest{Amount: first, Key: "SHIPMENT-1"}); err != nil {
 			return err
 		}
-		in.Amount, in.IsLastCapture = rest, alipay.Bool(true)
-		_, err := st.Capture.Capture(ctx, in, "SHIPMENT-2")
+		_, err := st.Capture.Capture(ctx, in, workflows.CaptureRequest{Amount: rest, IsLastCapture: true, Key: "SHIPMENT-2"})
 		return err
 	}
 	neverShipped := func(ctx context.Context, in workflows.CaptureInput) error {

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/capturekit/alipay-capture/workflows"
 )
 
 // batchResult is printed, one JSON line per input row, in input order.
@@ -25,7 +27,7 @@ type batchResult struct {
 func (c *cli) batch(ctx context.Context, args []string) int {
 	fs := c.flags("batch", "[--format csv|jsonl] [--concurrency N] < FILE",
 		"starter batch --format csv --concurrency 16 < shipped.csv")
-	format := fs.String("format", "csv", "csv (header: payment_id,amount,currency[,merchant,order_id,authorized_at,auth_expires_at,capture_at,key,authorized_amount,partial,last]) or jsonl ({\"paymentId\",\"amount\",\"currency\",...} per line)")
+	format := fs.String("format", "csv", "csv (header: payment_id,amount,currency[,merchant,order_id,authorized_at,auth_expires_at,key,authorized_amount,partial,last]) or jsonl ({\"paymentId\",\"amount\",\"currency\",...} per line)")
 	concurrency := fs.Int("concurrency", 8, "starts in flight at once")
 	if code, done := parse(fs, args); done {
 		return code
@@ -65,12 +67,16 @@ func (c *cli) batch(ctx context.Context, args []string) int {
 			continue
 		}
 		in, err := r.s.input()
+		var req workflows.CaptureRequest
+		if err == nil {
+			req, err = r.s.request(in)
+		}
 		if err != nil {
 			results[i].Result, results[i].Error = "invalid", err.Error()
 			continue
 		}
 		g.Go(func() error {
-			started, err := cc.Capture(gctx, in, r.s.Key)
+			started, err := cc.Capture(gctx, in, req)
 			switch {
 			case err != nil:
 				results[i].Result, results[i].Error = "error", err.Error()
@@ -116,7 +122,6 @@ var csvColumns = map[string]func(*shipment, string){
 	"order_id":          func(s *shipment, v string) { s.OrderID = v },
 	"authorized_at":     func(s *shipment, v string) { s.AuthorizedAt = v },
 	"auth_expires_at":   func(s *shipment, v string) { s.AuthExpiresAt = v },
-	"capture_at":        func(s *shipment, v string) { s.CaptureAt = v },
 	"key":               func(s *shipment, v string) { s.Key = v },
 	"authorized_amount": func(s *shipment, v string) { s.AuthorizedAmount = v },
 	"partial":           func(s *shipment, v string) { s.Partial = v == "true" || v == "1" },
@@ -140,7 +145,7 @@ func readCSV(r io.Reader) ([]row, error) {
 		name := strings.ToLower(strings.TrimSpace(h))
 		set, ok := csvColumns[name]
 		if !ok {
-			return nil, fmt.Errorf("CSV header: unknown column %q (known: payment_id, amount, currency, order_id, authorized_at, auth_expires_at, capture_at, key, authorized_amount, partial, last)", h)
+			return nil, fmt.Errorf("CSV header: unknown column %q (known: payment_id, amount, currency, order_id, authorized_at, auth_expires_at, key, authorized_amount, partial, last)", h)
 		}
 		setters[i], seen[name] = set, true
 	}

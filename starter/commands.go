@@ -16,8 +16,6 @@ func (c *cli) capture(ctx context.Context, args []string) int {
 		"starter capture --payment-id 202611020000001 --amount 25.00 --currency USD --authorized-at 2026-11-01T10:00:00Z --wait")
 	var s shipment
 	s.authorizationFlags(fs, "amount to capture as a decimal, e.g. 25.00 (required)")
-	fs.StringVar(&s.CaptureAt, "capture-at", "", "hold the capture until then (RFC 3339); cancel works meanwhile")
-	fs.IntVar(&s.Attempt, "attempt", 0, "attempt number; raise only to retry after a FAILED capture")
 	fs.StringVar(&s.Key, "key", "", "idempotency key of this capture, e.g. the shipment id (default: the payment's one full capture)")
 	fs.StringVar(&s.AuthorizedAmount, "authorized-amount", "", "the authorization's amount, when --amount is part of it (split shipments)")
 	fs.BoolVar(&s.Partial, "partial", false, "the payment method allows partial captures (cards; not one-time Cashier payments)")
@@ -34,19 +32,23 @@ func (c *cli) capture(ctx context.Context, args []string) int {
 	if err != nil {
 		return c.fail(exitUsage, "capture: %v", err)
 	}
+	req, err := s.request(in)
+	if err != nil {
+		return c.fail(exitUsage, "capture: %v", err)
+	}
 	cc, closeFn, code := c.connect(ctx)
 	if code != exitOK {
 		return code
 	}
 	defer closeFn()
-	started, err := cc.Capture(ctx, in, s.Key)
+	started, err := cc.Capture(ctx, in, req)
 	if err != nil {
 		return c.errCode(err)
 	}
 	if started.AlreadyStarted {
 		fmt.Fprintf(c.stdout, "already started: %s (run %s); not started again\n", started.WorkflowID, started.RunID)
 	} else {
-		fmt.Fprintf(c.stdout, "started: %s (run %s) to capture %s\n", started.WorkflowID, started.RunID, in.Amount)
+		fmt.Fprintf(c.stdout, "started: %s (run %s) to capture %s\n", started.WorkflowID, started.RunID, req.Amount)
 	}
 	if r := started.Capture; r != nil {
 		fmt.Fprintf(c.stdout, "capture %s: %s %s\n", r.CaptureRequestID, r.State, r.ResultCode)

@@ -30,7 +30,7 @@ func TestSplitShipmentCommands(t *testing.T) {
 		return code == exitOK && strings.Contains(out, pid)
 	})
 	code, out, errOut = e.starter("", "capture", "--payment-id", pid, "--amount", "4.00", "--currency", "USD", "--key", "SHIP-1")
-	if code != exitOK || !strings.Contains(out, "capture "+workflows.CaptureRequestID(pid, 1)+": CAPTURED") {
+	if code != exitOK || !strings.Contains(out, "capture "+workflows.CaptureRequestID(pid, "SHIP-1")+": CAPTURED") {
 		t.Fatalf("first shipment: %d %q %q", code, out, errOut)
 	}
 	code, out, errOut = e.starter("", "capture", "--payment-id", pid, "--amount", "4.00", "--currency", "USD", "--key", "SHIP-1")

@@ -203,8 +203,6 @@ type shipment struct {
 	OrderID       string `json:"orderId,omitempty"`
 	AuthorizedAt  string `json:"authorizedAt,omitempty"`
 	AuthExpiresAt string `json:"authExpiresAt,omitempty"`
-	CaptureAt     string `json:"captureAt,omitempty"`
-	Attempt       int    `json:"attempt,omitempty"`
 	// Split shipments (partial captures).
 	Key              string `json:"key,omitempty"`              // idempotency key, e.g. the shipment id
 	AuthorizedAmount string `json:"authorizedAmount,omitempty"` // decimal, when more than amount
@@ -215,7 +213,7 @@ type shipment struct {
 // input converts a shipment to the workflow input, saying which field is wrong.
 func (s shipment) input() (workflows.CaptureInput, error) {
 	in := workflows.CaptureInput{PaymentID: strings.TrimSpace(s.PaymentID), Merchant: strings.TrimSpace(s.Merchant),
-		OrderID: strings.TrimSpace(s.OrderID), Attempt: s.Attempt}
+		OrderID: strings.TrimSpace(s.OrderID)}
 	if in.PaymentID == "" {
 		return in, errors.New("payment id is required")
 	}
@@ -231,18 +229,15 @@ func (s shipment) input() (workflows.CaptureInput, error) {
 	}
 	in.Amount = amt
 	if s.AuthorizedAmount != "" {
-		if in.AuthorizedAmount, err = alipay.ParseDecimal(amt.Currency, s.AuthorizedAmount); err != nil {
+		if in.Amount, err = alipay.ParseDecimal(amt.Currency, s.AuthorizedAmount); err != nil {
 			return in, fmt.Errorf("authorized amount: %w", err)
 		}
 	}
 	in.PartialCaptures = s.Partial
-	if s.Last {
-		in.IsLastCapture = alipay.Bool(true)
-	}
 	for _, f := range []struct {
 		name, v string
 		dst     *time.Time
-	}{{"authorized-at", s.AuthorizedAt, &in.AuthorizedAt}, {"auth-expires-at", s.AuthExpiresAt, &in.AuthExpiresAt}, {"capture-at", s.CaptureAt, &in.CaptureAt}} {
+	}{{"authorized-at", s.AuthorizedAt, &in.AuthorizedAt}, {"auth-expires-at", s.AuthExpiresAt, &in.AuthExpiresAt}} {
 		if strings.TrimSpace(f.v) == "" {
 			continue
 		}
@@ -256,4 +251,21 @@ func (s shipment) input() (workflows.CaptureInput, error) {
 		return in, err
 	}
 	return in, nil
+}
+
+// request is the capture the shipment asks for: amount under its key, or the whole
+// authorization once under workflows.StartKey when it names no key.
+func (s shipment) request(in workflows.CaptureInput) (workflows.CaptureRequest, error) {
+	amt, err := alipay.ParseDecimal(in.Amount.Currency, s.Amount)
+	if err != nil {
+		return workflows.CaptureRequest{}, fmt.Errorf("amount: %w", err)
+	}
+	req := workflows.CaptureRequest{Amount: amt, Key: strings.TrimSpace(s.Key), IsLastCapture: s.Last}
+	if req.Key == "" {
+		req.Key, req.IsLastCapture = workflows.StartKey, true
+	}
+	if len(req.Key) > workflows.MaxKeyLength {
+		return req, fmt.Errorf("key is %d bytes; at most %d", len(req.Key), workflows.MaxKeyLength)
+	}
+	return req, nil
 }

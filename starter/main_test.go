@@ -112,7 +112,7 @@ func TestCaptureRefusesAnotherAmount(t *testing.T) {
 		t.Fatalf("capture: %d %s", code, errOut)
 	}
 	code, out, errOut := e.starter("", "capture", "--payment-id", pid, "--amount", "12.00", "--currency", "USD", "--authorized-at", at)
-	if code != exitUsage || !strings.Contains(errOut, "already being captured for 10.00 USD, not 12.00 USD") || strings.Contains(out, "already started") {
+	if code != exitUsage || !strings.Contains(errOut, "asked for 10.00 USD, not 12.00 USD") || strings.Contains(out, "already started") {
 		t.Errorf("another amount: %d %q %q", code, out, errOut)
 	}
 	if p, _ := e.sim.Payment(pid); p.CaptureCalls != 1 {
@@ -138,10 +138,10 @@ func TestUnknownPaymentEndsFailed(t *testing.T) {
 func TestCancelCommand(t *testing.T) {
 	e := setup(t)
 	pid := e.authorize(t, alipaytest.Scenario{})
-	code, _, errOut := e.starter("", "capture", "--payment-id", pid, "--amount", "10.00", "--currency", "USD",
-		"--authorized-at", time.Now().UTC().Format(time.RFC3339), "--capture-at", time.Now().Add(time.Hour).UTC().Format(time.RFC3339))
+	code, _, errOut := e.starter("", "authorize", "--payment-id", pid, "--amount", "10.00", "--currency", "USD",
+		"--authorized-at", time.Now().UTC().Format(time.RFC3339))
 	if code != exitOK {
-		t.Fatalf("capture: %d %s", code, errOut)
+		t.Fatalf("authorize: %d %s", code, errOut)
 	}
 	code, out, errOut := e.starter("", "cancel", "--reason", "customer cancelled", pid)
 	if code != exitOK || !strings.Contains(out, "CANCELLED") {
@@ -154,6 +154,12 @@ func TestCancelCommand(t *testing.T) {
 	code, out, errOut = e.starter("", "cancel", pid)
 	if code != exitFinished || !strings.Contains(errOut, "is CANCELLED") {
 		t.Errorf("cancel of a finished capture: %d %q %q", code, out, errOut)
+	}
+	// Capturing the voided authorization: finished, nothing captured (rule 13).
+	code, out, errOut = e.starter("", "capture", "--payment-id", pid, "--amount", "10.00", "--currency", "USD",
+		"--authorized-at", time.Now().UTC().Format(time.RFC3339))
+	if code != exitFinished || strings.Contains(out, "already started") {
+		t.Errorf("capture of a voided authorization: %d %q %q", code, out, errOut)
 	}
 	if code, _, _ := e.starter("", "cancel", "NO-SUCH"); code != exitNotFound {
 		t.Errorf("cancel of no capture: exit %d", code)

@@ -88,8 +88,8 @@ func TestReconcileCommand(t *testing.T) {
 	// The table, and the disagreement recorded, once however often the sweep runs.
 	for range 2 {
 		code, out, errOut := e.starter("", "reconcile", "--since", "1h", "--record")
-		captured := workflows.ReconcileWorkflowID(unresolved, workflows.CaptureRequestID(unresolved, 1), alipay.StatusSuccess)
-		failed := workflows.ReconcileWorkflowID(unresolvedF, workflows.CaptureRequestID(unresolvedF, 1), alipay.StatusFail)
+		captured := workflows.ReconcileWorkflowID(unresolved, workflows.CaptureRequestID(unresolved, workflows.StartKey), alipay.StatusSuccess)
+		failed := workflows.ReconcileWorkflowID(unresolvedF, workflows.CaptureRequestID(unresolvedF, workflows.StartKey), alipay.StatusFail)
 		if code != exitError || !strings.Contains(out, "PAYMENT") || !strings.Contains(out, captured) || !strings.Contains(out, failed) {
 			t.Fatalf("reconcile --record: %d\n%s\n%s", code, out, errOut)
 		}
@@ -101,11 +101,11 @@ func TestReconcileCommand(t *testing.T) {
 	// Antom confirms the capture (a contradiction someone must settle); the failure settles the
 	// unresolved one (nothing to settle).
 	var confirmed *temporal.ApplicationError
-	if err := workflowErr(e, workflows.ReconcileWorkflowID(unresolved, workflows.CaptureRequestID(unresolved, 1), alipay.StatusSuccess)); !errors.As(err, &confirmed) ||
+	if err := workflowErr(e, workflows.ReconcileWorkflowID(unresolved, workflows.CaptureRequestID(unresolved, workflows.StartKey), alipay.StatusSuccess)); !errors.As(err, &confirmed) ||
 		confirmed.Type() != workflows.ErrTypeContradictionConfirmed {
 		t.Errorf("reconciliation of the captured one: %v", err)
 	}
-	if err := workflowErr(e, workflows.ReconcileWorkflowID(unresolvedF, workflows.CaptureRequestID(unresolvedF, 1), alipay.StatusFail)); err != nil {
+	if err := workflowErr(e, workflows.ReconcileWorkflowID(unresolvedF, workflows.CaptureRequestID(unresolvedF, workflows.StartKey), alipay.StatusFail)); err != nil {
 		t.Errorf("reconciliation of the failed one: %v", err)
 	}
 

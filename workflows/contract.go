@@ -67,6 +67,9 @@ const (
 	// MetricExpiring counts the deadline guard's warnings: an authorization with an uncaptured
 	// remainder policy.warnBefore its deadline.
 	MetricExpiring = "alipay_capture_expiring_total"
+	// MetricContradictions counts notifications that contradicted a final record of a running
+	// authorization, or named a capture it never sent (rule 12); tagged result (S or F).
+	MetricContradictions = "alipay_capture_workflow_contradictions_total"
 )
 
 // Typed search attribute keys for the names above.
@@ -179,19 +182,18 @@ const AuthorizationWindow = 7 * 24 * time.Hour
 // One authorization, one workflow: a second start with this id cannot capture twice.
 func WorkflowID(paymentID string) string { return "capture/" + paymentID }
 
-// CaptureRequestID derives the captureRequestId of a payment's attempt-th capture: the same
-// inputs always give the same id (≤ 64 characters), so retries, restarts and replays resend it.
-// It reads "<paymentId>-cap-<attempt>" when that fits, else a SHA-256 based form.
-func CaptureRequestID(paymentID string, attempt int) string {
-	suffix := "-cap-" + strconv.Itoa(attempt)
-	if len(paymentID)+len(suffix) <= 64 {
-		return paymentID + suffix
-	}
-	sum := sha256.Sum256([]byte(paymentID))
-	return "cap-" + hex.EncodeToString(sum[:])[:48] + "-" + strconv.Itoa(attempt)
+// CaptureRequestID derives the captureRequestId of the capture that the caller's key asks for
+// on a payment: "cap-" and 60 hex digits of SHA-256 over the payment id and the key. The same
+// payment and key always give the same id (in any run, process or retry), so Antom's own
+// idempotency answers a repeat with the first result; distinct keys give distinct ids.
+func CaptureRequestID(paymentID, key string) string {
+	sum := sha256.Sum256([]byte(strconv.Itoa(len(paymentID)) + ":" + paymentID + ":" + key))
+	return "cap-" + hex.EncodeToString(sum[:])[:60]
 }
 
-// CaptureInput is the input of CaptureWorkflow.
+// CaptureInput is the input of CaptureWorkflow: the authorization it guards. A start captures
+// nothing by itself; money moves only for a capture request (UpdateCapture, alone or sent with
+// Update-with-Start) or policy.onDeadline=capture.
 type CaptureInput struct {
 	// PaymentID is Antom's paymentId of the authorization (required, ≤ 64 characters).
 	PaymentID string `json:"paymentId"`
@@ -199,7 +201,7 @@ type CaptureInput struct {
 	// authorized the payment; empty means DefaultMerchant. Antom assigns paymentIds across all
 	// accounts, so the workflow id stays WorkflowID(PaymentID).
 	Merchant string `json:"merchant,omitempty"`
-	// Amount to capture, in minor units (required): the full authorized amount for one-time payments.
+	// Amount is the authorized amount in minor units (required): what the captures may add up to.
 	Amount alipay.Amount `json:"amount"`
 	// OrderID is the merchant's order, for search and display (optional).
 	OrderID string `json:"orderId,omitempty"`
@@ -208,38 +210,10 @@ type CaptureInput struct {
 	// AuthExpiresAt is the exact deadline (Antom's authExpiryTime); it wins over AuthorizedAt.
 	// With neither, the workflow asks inquiryPayment.
 	AuthExpiresAt time.Time `json:"authExpiresAt,omitzero"`
-	// CaptureAt holds the capture until then (optional), e.g. a planned ship time; the cancel
-	// update can void the authorization meanwhile.
-	CaptureAt time.Time `json:"captureAt,omitzero"`
-	// Attempt numbers the logical capture (default 1). Start a new run with Attempt+1 only after
-	// a definitive F that a person decided to try again: it derives a new captureRequestId.
-	Attempt int `json:"attempt,omitempty"`
-	// IsLastCapture is passed to Antom as isLastCapture when set.
-	IsLastCapture *bool  `json:"isLastCapture,omitempty"`
-	Policy        Policy `json:"policy,omitzero"`
-
-	// AwaitCapture (workflow version 2) starts the workflow at authorization: it captures nothing
-	// by itself and waits, guarding the deadline, for capture requests (the capture Update).
-	// Without it the workflow captures Amount at once, as one capture request.
-	AwaitCapture bool `json:"awaitCapture,omitempty"`
-	// AuthorizedAmount is the authorization's amount when it differs from Amount (default
-	// Amount): what partial captures may add up to.
-	AuthorizedAmount alipay.Amount `json:"authorizedAmount,omitzero"`
 	// PartialCaptures says the payment method allows several partial captures (cards). Without
 	// it a capture request must be for the full authorized amount (one-time payments, spec §4).
-	PartialCaptures bool `json:"partialCaptures,omitempty"`
-	// StartedVisible says the start already wrote CaptureStatus=PENDING, the other search
-	// attributes (the deadline from the input) and the memo, as capture.Client does, so that the
-	// workflow need not write them again while it waits.
-	StartedVisible bool `json:"startedVisible,omitempty"`
-}
-
-// Authorized returns the authorization's amount: AuthorizedAmount, else Amount.
-func (in CaptureInput) Authorized() alipay.Amount {
-	if in.AuthorizedAmount.IsZero() {
-		return in.Amount
-	}
-	return in.AuthorizedAmount
+	PartialCaptures bool   `json:"partialCaptures,omitempty"`
+	Policy          Policy `json:"policy,omitzero"`
 }
 
 // MerchantName returns name, or DefaultMerchant for "".
@@ -265,6 +239,12 @@ func ValidateMerchant(name string) error {
 	return nil
 }
 
+// StartKey is the key of the payment's one full capture that capture.Client.Start asks for.
+const StartKey = "start"
+
+// MaxKeyLength bounds a capture request's key.
+const MaxKeyLength = 256
+
 // CaptureRequest is the argument of the capture Update: one capture of (part of) the
 // authorization.
 type CaptureRequest struct {
@@ -272,16 +252,16 @@ type CaptureRequest struct {
 	// IsLastCapture closes the authorization after this capture (sent to Antom as isLastCapture).
 	IsLastCapture bool `json:"isLastCapture,omitempty"`
 	// Key is the caller's idempotency key, e.g. the shipment id: the same key again returns the
-	// same capture and never sends a second one.
+	// same capture and never sends a second one. The captureRequestId derives from it.
 	Key string `json:"key"`
 	// Merchant, when set, is the account the caller believes owns the payment; a capture
 	// workflow of another account refuses the request (ErrTypeCaptureConflict).
 	Merchant string `json:"merchant,omitempty"`
 }
 
-// CaptureReply answers a capture request.
+// CaptureReply answers a capture request from its record.
 type CaptureReply struct {
-	Seq              int    `json:"seq"` // the capture's number n in "<paymentId>-cap-<n>"
+	Seq              int    `json:"seq"` // the capture's place in the authorization's ledger, from 1
 	CaptureRequestID string `json:"captureRequestId"`
 	// State is the capture's first definitive answer (CAPTURED, FAILED, …) or UNKNOWN; follow
 	// it with the status query.
@@ -292,31 +272,93 @@ type CaptureReply struct {
 	Duplicate bool `json:"duplicate,omitempty"`
 }
 
-// CaptureRecord is one capture of the authorization, in Status.Captures.
+// ReplyOf is the reply a capture request gets from its record.
+func ReplyOf(rec CaptureRecord, duplicate bool) CaptureReply {
+	return CaptureReply{Seq: rec.Seq, CaptureRequestID: rec.CaptureRequestID, State: rec.State,
+		ResultCode: rec.ResultCode, ResultMessage: rec.ResultMessage, Duplicate: duplicate}
+}
+
+// CaptureRecord is one capture request of the authorization, in Status.Captures: the ledger's
+// record of it.
 type CaptureRecord struct {
 	Seq              int           `json:"seq"`
-	Key              string        `json:"key"`
+	Key              string        `json:"key"` // "" for a capture Antom reported that this authorization never sent
 	CaptureRequestID string        `json:"captureRequestId"`
 	Amount           alipay.Amount `json:"amount"`
 	IsLastCapture    bool          `json:"isLastCapture,omitempty"`
 	State            State         `json:"state"`
 	CaptureID        string        `json:"captureId,omitempty"`
 	CapturedAmount   alipay.Amount `json:"capturedAmount,omitzero"`
+	CaptureTime      string        `json:"captureTime,omitempty"`
 	ResolvedBy       string        `json:"resolvedBy,omitempty"`
 	ResultCode       string        `json:"resultCode,omitempty"`
 	ResultMessage    string        `json:"resultMessage,omitempty"`
 	Discrepancy      string        `json:"discrepancy,omitempty"`
+	// Contradiction says how a notification contradicted this record after it was final (or
+	// named a request this authorization never sent); operators must settle it (rule 7).
+	Contradiction string `json:"contradiction,omitempty"`
+	Sends         int    `json:"sends,omitempty"`     // capture activity series run for it
+	Inquiries     int    `json:"inquiries,omitempty"` // inquiries made for it
+	// Overdue: the deadline passed while Antom still reported the capture in process; it stays
+	// UNKNOWN until Antom answers or ResolveBy, when it closes UNRESOLVED.
+	Overdue   bool      `json:"overdue,omitempty"`
+	ResolveBy time.Time `json:"resolveBy,omitzero"`
 }
 
-// Validate reports what is wrong with the input; the workflow fails at once on such an error.
+// Record returns the record of request id id, if the status has one.
+func (st Status) Record(id string) (CaptureRecord, bool) {
+	for _, c := range st.Captures {
+		if c.CaptureRequestID == id {
+			return c, true
+		}
+	}
+	return CaptureRecord{}, false
+}
+
+// RecordOfKey returns the record of the capture request with key, if the status has one.
+func (st Status) RecordOfKey(key string) (CaptureRecord, bool) {
+	for _, c := range st.Captures {
+		if c.Key == key && key != "" {
+			return c, true
+		}
+	}
+	return CaptureRecord{}, false
+}
+
+// CapturedRequestIDs returns the request ids of the captures the status counts as captured.
+func (st Status) CapturedRequestIDs() []string {
+	var ids []string
+	for _, c := range st.Captures {
+		if c.State == StateCaptured {
+			ids = append(ids, c.CaptureRequestID)
+		}
+	}
+	return ids
+}
+
+// Agrees reports whether a verified capture result agrees with the record of its request id
+// in a closed authorization: an S for a CAPTURED record, an F for a record that captured
+// nothing. A result for a request the authorization never sent agrees only when it is an F
+// (nothing moved).
+func (st Status) Agrees(n alipay.CaptureNotification) bool {
+	rec, ok := st.Record(n.CaptureRequestID)
+	if !ok {
+		return n.Result.ResultStatus == alipay.StatusFail
+	}
+	if n.Result.ResultStatus == alipay.StatusSuccess {
+		return rec.State == StateCaptured
+	}
+	return rec.State != StateCaptured && rec.State != StateUnresolved
+}
+
+// Validate reports what is wrong with the input; the workflow closes FAILED at once on such an
+// error, having sent nothing.
 func (in CaptureInput) Validate() error {
 	switch {
 	case in.PaymentID == "":
 		return fmt.Errorf("paymentId is empty")
 	case len(in.PaymentID) > 64:
 		return fmt.Errorf("paymentId is %d characters, Antom allows 64", len(in.PaymentID))
-	case in.Attempt < 0:
-		return fmt.Errorf("attempt %d is negative", in.Attempt)
 	case len(in.OrderID) > 256:
 		return fmt.Errorf("orderId is longer than 256 characters")
 	}
@@ -326,23 +368,35 @@ func (in CaptureInput) Validate() error {
 	if err := in.Amount.Validate(); err != nil {
 		return fmt.Errorf("amount: %w", err)
 	}
-	if !in.AuthorizedAmount.IsZero() {
-		if err := in.AuthorizedAmount.Validate(); err != nil {
-			return fmt.Errorf("authorizedAmount: %w", err)
-		}
-		auth, _ := in.AuthorizedAmount.MinorUnits()
-		amt, _ := in.Amount.MinorUnits()
-		if in.AuthorizedAmount.Currency != in.Amount.Currency || amt > auth {
-			return fmt.Errorf("amount %s is more than the authorized %s", in.Amount, in.AuthorizedAmount)
-		}
-	}
 	if !in.AuthorizedAt.IsZero() && !in.AuthExpiresAt.IsZero() && in.AuthExpiresAt.Before(in.AuthorizedAt) {
 		return fmt.Errorf("authExpiresAt %s is before authorizedAt %s", in.AuthExpiresAt.Format(time.RFC3339), in.AuthorizedAt.Format(time.RFC3339))
 	}
 	return in.Policy.Validate()
 }
 
-// Status is the answer of the status query: everything an operator needs about one capture.
+// Deadline returns the capture deadline the input gives (AuthExpiresAt, else AuthorizedAt + 7
+// days), or the zero time when the workflow must ask inquiryPayment.
+func (in CaptureInput) Deadline() time.Time {
+	switch {
+	case !in.AuthExpiresAt.IsZero():
+		return in.AuthExpiresAt.UTC()
+	case !in.AuthorizedAt.IsZero():
+		return in.AuthorizedAt.Add(AuthorizationWindow).UTC()
+	}
+	return time.Time{}
+}
+
+// Notification is the argument of the notifyCapture signal: a verified capture result and the
+// merchant account whose Antom key verified it ("" for DefaultMerchant). A capture workflow
+// applies only its own account's notifications (rule 15).
+type Notification struct {
+	Merchant string `json:"merchant,omitempty"`
+	alipay.CaptureNotification
+}
+
+// Status is the answer of the status query and the workflow's result: everything an operator
+// needs about the authorization. The fields from CaptureRequestID to Discrepancy describe its
+// latest capture (Amount: the authorized amount before any); Captures holds every record.
 type Status struct {
 	State            State         `json:"state"`
 	PaymentID        string        `json:"paymentId"`
@@ -370,7 +424,7 @@ type Status struct {
 	// Policy is the timing the capture runs with, defaults included.
 	Policy Policy `json:"policy,omitzero"`
 
-	// The authorization (workflow version 2): every capture, and the totals in minor units.
+	// The authorization: every capture request's record, and the totals in minor units.
 	Captures []CaptureRecord `json:"captures,omitempty"`
 	// Authorized, Captured, InFlight (requested, not yet final) and Remaining; zero values read
 	// "0".
@@ -452,8 +506,4 @@ const (
 	MemoAmount    = "amount"
 	MemoPaymentID = "paymentId"
 	MemoOrderID   = "orderId"
-	// MemoCaptureRequestID holds the first capture's request id; once other captures of the
-	// authorization succeeded (version 2), the request ids of all that did, comma-separated, so
-	// that a late duplicate notification of any of them agrees with the closed workflow.
-	MemoCaptureRequestID = "captureRequestId"
 )

@@ -145,108 +145,107 @@ type eventStream struct {
 	unresolvedEmitted bool
 }
 
-// noteEvents takes an activity's answer as whether this capture sends events (version 3), if
-// not decided yet: the answer is in the history already, so this costs nothing.
-func (r *run) noteEvents(workerSends bool) {
-	if r.v >= versionEvents && !r.ev.known {
-		r.ev.known, r.ev.on = true, workerSends
+// noteEvents takes an activity's answer as whether this capture sends events, if not decided
+// yet: the answer is in the history already, so this costs nothing.
+func (w *captureRun) noteEvents(workerSends bool) {
+	if !w.ev.known {
+		w.ev.known, w.ev.on = true, workerSends
 	}
 }
 
 // eventsOn decides, if no activity answered yet, with a side effect that records this worker's
 // configuration (one marker, only on paths that emit before calling Antom).
-func (r *run) eventsOn(ctx workflow.Context) bool {
-	if r.v < versionEvents {
-		return false
+func (w *captureRun) eventsOn(ctx workflow.Context) bool {
+	if !w.ev.known {
+		o := w.ev.workerSends
+		_ = workflow.SideEffect(ctx, func(workflow.Context) any { return o }).Get(&w.ev.on)
+		w.ev.known = true
 	}
-	if !r.ev.known {
-		o := r.ev.workerSends
-		_ = workflow.SideEffect(ctx, func(workflow.Context) any { return o }).Get(&r.ev.on)
-		r.ev.known = true
-	}
-	return r.ev.on
+	return w.ev.on
 }
 
 // emit sends an event of type typ about the authorization (and capture c, if not nil) to the
 // delivery workflow, without waiting for it.
-func (r *run) emit(ctx workflow.Context, typ string, c *CaptureRecord) {
+func (w *captureRun) emit(ctx workflow.Context, typ string, c *CaptureRecord) {
 	// Events outlive a cancellation of the workflow: they are sent whatever ctx says.
 	ctx, _ = workflow.NewDisconnectedContext(ctx)
-	if !r.eventsOn(ctx) {
+	if !w.eventsOn(ctx) {
 		return
 	}
-	r.ev.seq++
+	w.ev.seq++
+	st := w.status()
 	runID := workflow.GetInfo(ctx).WorkflowExecution.RunID
 	e := events.Event{
-		ID: fmt.Sprintf("evt_%s_%d", runID, r.ev.seq), Type: typ, Time: workflow.Now(ctx).UTC(), Seq: r.ev.seq,
-		PaymentID: r.in.PaymentID, Merchant: r.st.Merchant, OrderID: r.in.OrderID, State: string(r.st.State),
-		Authorized: r.st.Authorized, Captured: r.st.Captured, Remaining: r.st.Remaining, Deadline: r.st.Deadline,
-		ResultCode: r.st.ResultCode, ResultMessage: r.st.ResultMessage,
+		ID: fmt.Sprintf("evt_%s_%d", runID, w.ev.seq), Type: typ, Time: workflow.Now(ctx).UTC(), Seq: w.ev.seq,
+		PaymentID: w.in.PaymentID, Merchant: w.merchant, OrderID: w.in.OrderID, State: string(st.State),
+		Authorized: st.Authorized, Captured: st.Captured, Remaining: st.Remaining, Deadline: st.Deadline,
+		ResultCode: st.ResultCode, ResultMessage: st.ResultMessage,
 	}
 	if c != nil {
 		e.CaptureRequestID, e.CaptureID, e.Amount, e.CapturedAmount = c.CaptureRequestID, c.CaptureID, c.Amount, c.CapturedAmount
 		e.ResultCode, e.ResultMessage, e.Discrepancy = c.ResultCode, c.ResultMessage, c.Discrepancy
 	}
-	if r.ev.child == nil {
+	if w.ev.child == nil {
 		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
-			WorkflowID:            EventsWorkflowID(r.in.PaymentID, runID),
+			WorkflowID:            EventsWorkflowID(w.in.PaymentID, runID),
 			ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
 			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-			TypedSearchAttributes: temporal.NewSearchAttributes(AttrPaymentID.ValueSet(r.in.PaymentID)),
-			StaticSummary:         "capture events of payment " + r.in.PaymentID,
+			TypedSearchAttributes: temporal.NewSearchAttributes(AttrPaymentID.ValueSet(w.in.PaymentID)),
+			StaticSummary:         "capture events of payment " + w.in.PaymentID,
 		})
-		r.ev.child = workflow.ExecuteChildWorkflow(cctx, EventsWorkflowType, EventsInput{PaymentID: r.in.PaymentID, Events: []events.Event{e}})
-		r.ev.sent = append(r.ev.sent, r.ev.child.GetChildWorkflowExecution())
+		w.ev.child = workflow.ExecuteChildWorkflow(cctx, EventsWorkflowType, EventsInput{PaymentID: w.in.PaymentID, Events: []events.Event{e}})
+		w.ev.sent = append(w.ev.sent, w.ev.child.GetChildWorkflowExecution())
 		return
 	}
-	r.ev.sent = append(r.ev.sent, r.ev.child.SignalChildWorkflow(ctx, SignalEvent, e))
+	w.ev.sent = append(w.ev.sent, w.ev.child.SignalChildWorkflow(ctx, SignalEvent, e))
 }
 
 // emitCaptureOutcome sends the events of a capture that reached its end.
-func (r *run) emitCaptureOutcome(ctx workflow.Context, c *captureEntry) {
-	rec := c.rec
-	switch rec.State {
+func (w *captureRun) emitCaptureOutcome(ctx workflow.Context, rec *record) {
+	c := rec.CaptureRecord
+	switch c.State {
 	case StateCaptured:
-		r.emit(ctx, events.CaptureSucceeded, &rec)
-		if rec.Discrepancy != "" {
-			r.emit(ctx, events.CaptureDiscrepancy, &rec)
+		w.emit(ctx, events.CaptureSucceeded, &c)
+		if c.Discrepancy != "" {
+			w.emit(ctx, events.CaptureDiscrepancy, &c)
 		}
 	case StateFailed:
-		r.emit(ctx, events.CaptureFailed, &rec)
+		w.emit(ctx, events.CaptureFailed, &c)
 	case StateUnresolved:
-		r.ev.unresolvedEmitted = true
-		r.emit(ctx, events.CaptureUnresolved, &rec)
+		w.ev.unresolvedEmitted = true
+		w.emit(ctx, events.CaptureUnresolved, &c)
 	}
 }
 
-// closeEvents sends the authorization's closing event, if its close has one, and waits until
-// Temporal holds every event (not until they are delivered), so that none is lost with the run.
-func (r *run) closeEvents(ctx workflow.Context) {
-	if r.v < versionEvents {
-		return
-	}
-	ctx, _ = workflow.NewDisconnectedContext(ctx)
-	switch r.st.State {
+// closeEvents sends the authorization's closing event, if its close has one, and tells the
+// delivery workflow how many there are.
+func (w *captureRun) closeEvents(ctx workflow.Context) {
+	st := w.status()
+	switch st.State {
 	case StateExpired:
-		r.emit(ctx, events.AuthorizationExpired, nil)
+		w.emit(ctx, events.AuthorizationExpired, nil)
 	case StateCancelled:
-		r.emit(ctx, events.AuthorizationCancelled, nil)
+		w.emit(ctx, events.AuthorizationCancelled, nil)
 	case StateUnresolved:
-		if !r.ev.unresolvedEmitted {
-			r.emit(ctx, events.CaptureUnresolved, nil)
+		if !w.ev.unresolvedEmitted {
+			w.emit(ctx, events.CaptureUnresolved, nil)
 		}
 	case StateCaptured:
-		if r.st.ResolvedBy == ResolvedByDeadline && r.auth.captured < r.auth.units {
-			r.emit(ctx, events.AuthorizationExpired, nil) // the remainder lapsed
+		if st.ResolvedBy == ResolvedByDeadline && w.l.captured() < w.l.units {
+			w.emit(ctx, events.AuthorizationExpired, nil) // the remainder lapsed
 		}
 	}
-	if r.ev.child == nil {
-		return
+	if w.ev.child != nil {
+		w.ev.sent = append(w.ev.sent, w.ev.child.SignalChildWorkflow(ctx, SignalEventsDone, w.ev.seq))
 	}
-	r.ev.sent = append(r.ev.sent, r.ev.child.SignalChildWorkflow(ctx, SignalEventsDone, r.ev.seq))
-	for _, f := range r.ev.sent {
+}
+
+// awaitEvents waits until Temporal holds every event (not until they are delivered), so that
+// none is lost with the run.
+func (w *captureRun) awaitEvents(ctx workflow.Context) {
+	for _, f := range w.ev.sent {
 		if err := f.Get(ctx, nil); err != nil {
-			r.log.Error("capture events not handed to their delivery workflow", "err", err)
+			w.log.Error("capture events not handed to their delivery workflow", "err", err)
 			return
 		}
 	}

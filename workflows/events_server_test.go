@@ -105,13 +105,10 @@ func TestEventsOnRealServer(t *testing.T) {
 	if _, err := cc.Authorize(ctx, auth); err != nil {
 		t.Fatal(err)
 	}
-	part := auth
-	part.AuthorizedAmount, part.Amount = usd10, usd4
-	if _, err := cc.Capture(ctx, part, "ship-1"); err != nil {
+	if _, err := cc.Capture(ctx, auth, workflows.CaptureRequest{Amount: usd4, Key: "ship-1"}); err != nil {
 		t.Fatal(err)
 	}
-	part.Amount, part.IsLastCapture = usd6, alipay.Bool(true)
-	if _, err := cc.Capture(ctx, part, "ship-2"); err != nil {
+	if _, err := cc.Capture(ctx, auth, workflows.CaptureRequest{Amount: usd6, IsLastCapture: true, Key: "ship-2"}); err != nil {
 		t.Fatal(err)
 	}
 

@@ -126,7 +126,7 @@ func TestCaptureEvents(t *testing.T) {
 	}
 	h.update(time.Hour, "u1", workflows.CaptureRequest{Amount: usd4, Key: "ship-1"})
 	h.update(2*time.Hour, "u2", workflows.CaptureRequest{Amount: usd6, Key: "ship-2", IsLastCapture: true})
-	h.run(authorizeInput(true))
+	h.authorize(authorizeInput(true))
 	st := h.result()
 	want := []string{events.CaptureSucceeded, events.CaptureSucceeded, events.CaptureDiscrepancy}
 	if !slices.Equal(types(*got), want) {
@@ -135,7 +135,7 @@ func TestCaptureEvents(t *testing.T) {
 	first, second := (*got)[0], (*got)[1]
 	if first.Seq != 1 || first.PaymentID != "PAY1" || first.OrderID != "ORDER-7" || first.Merchant != workflows.DefaultMerchant ||
 		first.State != string(workflows.StatePartiallyCaptured) || first.CapturedAmount != usd4 || first.Remaining != usd6 ||
-		first.CaptureRequestID != workflows.CaptureRequestID("PAY1", 1) || first.ID == "" {
+		first.CaptureRequestID != workflows.CaptureRequestID("PAY1", "ship-1") || first.ID == "" {
 		t.Errorf("first capture's event %+v", first)
 	}
 	if second.State != string(workflows.StateCaptured) || second.Amount != usd6 || second.CapturedAmount != usd4 || (*got)[2].Discrepancy == "" ||
@@ -145,7 +145,7 @@ func TestCaptureEvents(t *testing.T) {
 
 	// Nobody ships: warned twice, then the authorization lapses.
 	h, got = eventsHarness(t, nil)
-	h.run(authorizeInput(false))
+	h.authorize(authorizeInput(false))
 	h.failure(workflows.ErrTypeAuthorizationExpired)
 	if want := []string{events.AuthorizationExpiring, events.AuthorizationExpiring, events.AuthorizationExpired}; !slices.Equal(types(*got), want) {
 		t.Errorf("nobody shipped: events %v, want %v", types(*got), want)
@@ -164,7 +164,7 @@ func TestCaptureEvents(t *testing.T) {
 	h, got = eventsHarness(t, nil)
 	in := authorizeInput(false)
 	in.Policy.OnDeadline = workflows.OnDeadlineCancel
-	h.run(in)
+	h.authorize(in)
 	if st := h.result(); st.State != workflows.StateCancelled || !slices.Equal(types(*got), []string{events.AuthorizationExpiring, events.AuthorizationExpiring, events.AuthorizationCancelled}) {
 		t.Errorf("voided: %s, events %v", st.State, types(*got))
 	}

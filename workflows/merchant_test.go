@@ -27,14 +27,24 @@ func TestMerchantRouting(t *testing.T) {
 	}
 	in := authorizeInput(true)
 	in.Merchant = "europe"
-	n := note("S", id(1))
+	n := note("S", id("ship-1"))
 	n.CaptureAmount = usd4
-	h.signal(3*time.Hour, n)
+	// The same result verified with another account's key is not this capture's (rule 15).
+	h.signalFrom(2*time.Hour, workflows.DefaultMerchant, n)
+	h.signalFrom(3*time.Hour, "europe", n)
 	first := h.update(time.Hour, "first", workflows.CaptureRequest{Amount: usd4, Key: "ship-1", Merchant: "europe"})
 	other := h.update(2*time.Hour, "other", workflows.CaptureRequest{Amount: usd4, Key: "ship-2", Merchant: workflows.DefaultMerchant})
 	second := h.update(4*time.Hour, "second", workflows.CaptureRequest{Amount: usd6, Key: "ship-3", IsLastCapture: true})
-	h.run(in)
+	var between workflows.Status
+	h.env.RegisterDelayedCallback(func() { between = h.query() }, 150*time.Minute)
+	h.authorize(in)
 	st := h.result()
+	if len(between.Captures) != 1 || between.Captures[0].State != workflows.StateUnknown {
+		t.Errorf("after the other account's notification: %+v, want the capture still UNKNOWN", between.Captures)
+	}
+	if st.Captures[0].ResolvedBy != workflows.ResolvedByNotification || st.Captures[0].State != workflows.StateCaptured {
+		t.Errorf("the account's own notification: %+v", st.Captures[0])
+	}
 	if first.err != nil || second.err != nil || !first.accepted || !second.accepted {
 		t.Errorf("requests of the account (named, and unnamed): %+v / %+v", first, second)
 	}
@@ -66,7 +76,7 @@ func TestMerchantRouting(t *testing.T) {
 	h = newHarness(t)
 	bad := input()
 	bad.Merchant = "asia/pacific"
-	h.run(bad)
+	h.authorize(bad)
 	if st := h.failure(workflows.ErrTypeInvalidInput); !strings.Contains(st.ResultMessage, "merchant") || len(h.captureReq) != 0 {
 		t.Errorf("invalid merchant: %+v, %d captures", st, len(h.captureReq))
 	}
@@ -88,6 +98,7 @@ func TestMerchantMetricLabel(t *testing.T) {
 		env.OnUpsertMemo(mock.Anything).Return(nil)
 		in := input()
 		in.Merchant = merchant
+		startCapture(env, in)
 		env.ExecuteWorkflow(workflows.CaptureWorkflow, in)
 	}
 	families, err := reg.Prometheus.Gather()

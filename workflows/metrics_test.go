@@ -29,6 +29,7 @@ func TestWorkflowMetrics(t *testing.T) {
 		env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil)
 		env.OnUpsertMemo(mock.Anything).Return(nil)
 		env.RegisterDelayedCallback(func() { env.SignalWorkflow(workflows.SignalNotifyCapture, note(status, reqID)) }, 90*1e9)
+		startCapture(env, input())
 		env.ExecuteWorkflow(workflows.CaptureWorkflow, input())
 	}
 	families, err := reg.Prometheus.Gather()
@@ -80,7 +81,6 @@ func TestExpiringMetric(t *testing.T) {
 	env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil)
 	env.OnUpsertMemo(mock.Anything).Return(nil)
 	in := input()
-	in.AwaitCapture = true
 	env.ExecuteWorkflow(workflows.CaptureWorkflow, in)
 	families, err := reg.Prometheus.Gather()
 	if err != nil {

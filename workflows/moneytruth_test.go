@@ -129,20 +129,22 @@ func TestUnverifiableAnswersAreBounded(t *testing.T) {
 // Cancel button) closes FAILED when nothing was sent and UNRESOLVED when a capture was.
 func TestCancelledInTemporalStillClosesFinal(t *testing.T) {
 	for _, tt := range []struct {
-		name  string
-		at    func(in *workflows.CaptureInput)
-		state workflows.State
+		name    string
+		pending bool // nothing asked for yet
+		state   workflows.State
 	}{
-		{"pending", func(in *workflows.CaptureInput) { in.CaptureAt = t0.Add(24 * time.Hour) }, workflows.StateFailed},
-		{"unknown", func(*workflows.CaptureInput) {}, workflows.StateUnresolved},
+		{"pending", true, workflows.StateFailed},
+		{"unknown", false, workflows.StateUnresolved},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t)
 			h.capture = inProcess
-			in := input()
-			tt.at(&in)
 			h.env.RegisterDelayedCallback(h.env.CancelWorkflow, time.Hour)
-			h.run(in)
+			if tt.pending {
+				h.authorize(input())
+			} else {
+				h.run(input())
+			}
 			if !temporal.IsCanceledError(h.env.GetWorkflowError()) {
 				t.Errorf("workflow error %v, want cancelled", h.env.GetWorkflowError())
 			}
@@ -295,6 +297,7 @@ func TestReconcileWorkflow(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t)
+			h.anyID = true
 			h.inquiry = func(int) (workflows.InquiryActivityResult, error) { return tt.inquiry, nil }
 			h.env.ExecuteWorkflow(workflows.ReconcileWorkflowType, workflows.ReconcileInput{Notification: note(tt.result, reqID), ClosedState: tt.closed})
 			err := h.env.GetWorkflowError()

@@ -61,11 +61,10 @@ func TestReplayRecordedHistories(t *testing.T) {
 
 // TestAnswerRacingASignalIsNotLost replays a recorded S path with a signal inserted into the
 // capture's answer's workflow task, ahead of the answer: a notification for another capture and
-// the activity's S land together. The first release left its wait on the future being ready
-// without running its callback, took the S for no answer and went UNKNOWN; the replay then
-// fails on the commands that differ from the recorded CAPTURED.
+// the activity's S land together. A workflow that took the S for no answer would go UNKNOWN, and
+// the replay would fail on the commands that differ from the recorded CAPTURED.
 func TestAnswerRacingASignalIsNotLost(t *testing.T) {
-	history, err := client.HistoryFromJSON(mustOpen(t, filepath.Join("testdata", "history_v1_s.json")), client.HistoryJSONOptions{})
+	history, err := client.HistoryFromJSON(mustOpen(t, filepath.Join("testdata", "history_s.json")), client.HistoryJSONOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

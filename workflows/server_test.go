@@ -36,7 +36,7 @@ var record = flag.Bool("record", false, "also run the week-long path, and add ev
 // minute) and adds the histories to the replay corpus in testdata/ (never overwriting one: the
 // corpus only grows, see corpus.txt):
 //
-//	TEMPORAL_CLI=$(scripts/temporal-cli) go test -run TestCapturePathsOnRealServer -record -v ./workflows/
+//	TEMPORAL_CLI=$(scripts/temporal-cli) go test -run TestCapturePathsOnRealServer -v ./workflows/ -record
 func TestCapturePathsOnRealServer(t *testing.T) {
 	srv := temporaltest.Start(t)
 	c := srv.Client
@@ -100,11 +100,12 @@ func TestCapturePathsOnRealServer(t *testing.T) {
 	}{
 		// NoNotify: Antom's notification of a synchronous S races the workflow's completion and
 		// can add a workflow task (UnhandledCommand) to the history; the S path is measured without.
-		// Update-with-Start adds the capture Update's two events (accepted, completed) to the 15 of
-		// a start that captured by itself. Version 3 learns whether the worker sends events from
-		// the capture's answer, at no cost; on the F path, whose answer is an error, from a
+		// The S path is the start, one workflow task, the Update accepted, one upsert (CAPTURING
+		// and the missing search attributes), the capture activity, a second task, the upsert of
+		// CAPTURED, the Update completed and the close. Whether the worker sends events comes from
+		// the capture's answer at no cost; on the F path, whose answer is an error, from a
 		// side-effect marker.
-		{name: "s", scenario: alipaytest.Scenario{NoNotify: true}, input: now, state: workflows.StateCaptured, resolvedBy: workflows.ResolvedByResponse, maxEvents: 17, captureCall: 1},
+		{name: "s", scenario: alipaytest.Scenario{NoNotify: true}, input: now, state: workflows.StateCaptured, resolvedBy: workflows.ResolvedByResponse, maxEvents: 15, captureCall: 1},
 		{name: "u_notification", scenario: alipaytest.Scenario{Result: "U", ResolveTo: "S", ResolveAfter: alipaytest.Duration(time.Second * 1000)},
 			input: func(pid string) workflows.CaptureInput {
 				in := now(pid)
@@ -116,24 +117,13 @@ func TestCapturePathsOnRealServer(t *testing.T) {
 			input: now, state: workflows.StateCaptured, resolvedBy: workflows.ResolvedByInquiry, maxEvents: 32, captureCall: 1},
 		{name: "f", scenario: alipaytest.Scenario{Result: "F", FailCode: "RISK_REJECT", NoNotify: true}, input: now,
 			state: workflows.StateFailed, resolvedBy: workflows.ResolvedByResponse, maxEvents: 18, captureCall: 1},
-		{name: "cancel", input: func(pid string) workflows.CaptureInput {
-			in := now(pid)
-			in.CaptureAt = time.Now().Add(time.Hour)
-			return in
-		},
+		{name: "cancel", input: now, start: func(in workflows.CaptureInput) (capture.Started, error) { return cc.Authorize(ctx, in) },
 			during: func(pid string) {
 				waitStatus(pid, func(st workflows.Status) bool { return st.State == workflows.StatePending })
 				if _, err := cc.Cancel(ctx, pid, "order cancelled"); err != nil {
 					t.Errorf("cancel: %v", err)
 				}
 			}, state: workflows.StateCancelled, resolvedBy: workflows.ResolvedByCancel},
-		{name: "capture_at", scenario: alipaytest.Scenario{NoNotify: true},
-			input: func(pid string) workflows.CaptureInput {
-				in := now(pid)
-				in.CaptureAt = time.Now().Add(time.Second)
-				return in
-			},
-			state: workflows.StateCaptured, resolvedBy: workflows.ResolvedByResponse, captureCall: 1},
 		{name: "resend_after_absent_inquiry", scenario: alipaytest.Scenario{ServerErrorCalls: 3, NoNotify: true}, input: now,
 			state: workflows.StateCaptured, resolvedBy: workflows.ResolvedByResponse, captureCall: 4},
 		{name: "deadline_from_inquiry", scenario: alipaytest.Scenario{NoNotify: true},
@@ -169,14 +159,47 @@ func TestCapturePathsOnRealServer(t *testing.T) {
 				if _, err := cc.Authorize(ctx, in); err != nil {
 					return capture.Started{}, err
 				}
-				in.Amount = alipay.MustParseDecimal("USD", "4.00")
-				in.AuthorizedAmount = usd10
-				if _, err := cc.Capture(ctx, in, "ship-1"); err != nil {
+				if _, err := cc.Capture(ctx, in, workflows.CaptureRequest{Amount: alipay.MustParseDecimal("USD", "4.00"), Key: "ship-1"}); err != nil {
 					return capture.Started{}, err
 				}
-				in.Amount, in.IsLastCapture = alipay.MustParseDecimal("USD", "6.00"), alipay.Bool(true)
-				return cc.Capture(ctx, in, "ship-2")
+				return cc.Capture(ctx, in, workflows.CaptureRequest{Amount: alipay.MustParseDecimal("USD", "6.00"), IsLastCapture: true, Key: "ship-2"})
 			}, state: workflows.StateCaptured, resolvedBy: workflows.ResolvedByResponse, captureCall: 2},
+		// Rule 12: a notification contradicts an earlier capture of an open authorization (its F).
+		{name: "contradiction_open", scenario: alipaytest.Scenario{Result: "U", NoNotify: true}, partial: true, input: now,
+			start: func(in workflows.CaptureInput) (capture.Started, error) {
+				in.PartialCaptures = true
+				return cc.Capture(ctx, in, workflows.CaptureRequest{Amount: usd4, Key: "ship-1"})
+			},
+			during: func(pid string) {
+				if err := sim.Resolve(pid, "F", ""); err != nil {
+					t.Error(err)
+				}
+				waitStatus(pid, func(st workflows.Status) bool { return st.State == workflows.StatePending })
+				n := workflows.Notification{CaptureNotification: alipay.CaptureNotification{NotifyType: alipay.NotifyTypeCaptureResult,
+					PaymentID: pid, CaptureRequestID: workflows.CaptureRequestID(pid, "ship-1"), CaptureID: "LATE-S", CaptureAmount: usd4,
+					Result: alipay.Result{ResultCode: alipay.CodeSuccess, ResultStatus: alipay.StatusSuccess, ResultMessage: "success"}}}
+				if err := c.SignalWorkflow(ctx, workflows.WorkflowID(pid), "", workflows.SignalNotifyCapture, n); err != nil {
+					t.Error(err)
+				}
+				waitStatus(pid, func(st workflows.Status) bool { return st.Captured == usd4 })
+				in := now(pid)
+				in.PartialCaptures = true
+				if _, err := cc.Capture(ctx, in, workflows.CaptureRequest{Amount: usd6, IsLastCapture: true, Key: "ship-2"}); err != nil {
+					t.Error(err)
+				}
+				if err := sim.Resolve(pid, "S", ""); err != nil {
+					t.Error(err)
+				}
+			}, state: workflows.StateCaptured, resolvedBy: workflows.ResolvedByInquiry, captureCall: 2},
+		// Two callers send the same key at once: one capture.
+		{name: "same_key_twice", scenario: alipaytest.Scenario{NoNotify: true}, input: now,
+			start: func(in workflows.CaptureInput) (capture.Started, error) {
+				req := workflows.CaptureRequest{Amount: usd10, IsLastCapture: true, Key: "ship-1"}
+				errs := make(chan error, 1)
+				go func() { _, err := cc.Capture(ctx, in, req); errs <- err }()
+				started, err := cc.Capture(ctx, in, req)
+				return started, errors.Join(err, <-errs)
+			}, state: workflows.StateCaptured, resolvedBy: workflows.ResolvedByResponse, captureCall: 1},
 		{name: "nobody_shipped_lapse", input: short,
 			start: func(in workflows.CaptureInput) (capture.Started, error) {
 				in.Policy.WarnBefore = []time.Duration{4 * time.Second, 3 * time.Second}
@@ -252,7 +275,7 @@ func TestCapturePathsOnRealServer(t *testing.T) {
 			if err := sim.Resolve(pay.PaymentID, "S", ""); err != nil {
 				t.Fatal(err)
 			}
-			rid := workflows.ReconcileWorkflowID(pay.PaymentID, workflows.CaptureRequestID(pay.PaymentID, 1), alipay.StatusSuccess)
+			rid := workflows.ReconcileWorkflowID(pay.PaymentID, workflows.CaptureRequestID(pay.PaymentID, workflows.StartKey), alipay.StatusSuccess)
 			var run client.WorkflowRun
 			deadline := time.Now().Add(time.Minute)
 			for run == nil {
@@ -287,7 +310,7 @@ func fetchHistory(t *testing.T, c client.Client, id, runID string) *historypb.Hi
 }
 
 // replayAndRecord replays a fresh history and, with -record, adds it to the corpus as
-// history_v<version>_<name>.json unless that file exists.
+// history_<name>.json unless that file exists.
 func replayAndRecord(t *testing.T, name string, history *historypb.History) {
 	t.Helper()
 	// Replayed as the corpus test will: from its JSON form.
@@ -307,7 +330,7 @@ func replayAndRecord(t *testing.T, name string, history *historypb.History) {
 	if !*record {
 		return
 	}
-	file := "history_v3_" + name + ".json" // v3: the workflow logic version these runs record
+	file := "history_" + name + ".json"
 	path := filepath.Join("testdata", file)
 	if _, err := os.Stat(path); err == nil {
 		t.Logf("%s exists; not overwritten (the corpus only grows)", path)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +14,6 @@ import (
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
-	"go.temporal.io/sdk/workflow"
 
 	"github.com/capturekit/alipay-capture/activities"
 	"github.com/capturekit/alipay-capture/alipay"
@@ -23,7 +23,7 @@ import (
 var (
 	t0    = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
 	usd10 = alipay.Amount{Currency: "USD", Value: "1000"}
-	reqID = workflows.CaptureRequestID("PAY1", 1)
+	reqID = workflows.CaptureRequestID("PAY1", workflows.StartKey)
 )
 
 var (
@@ -42,9 +42,12 @@ type harness struct {
 	cancels    int
 	statuses   []string // CaptureStatus values upserted, in order
 	statusAt   []time.Time
-	anyID      bool // inquiries may name any capture request id (several captures)
-	attrs      map[string]any
-	memo       map[string]any
+	anyID      bool // inquiries may name a capture request id this run never sent (reconciliation)
+	// inquiryTakes and cancelTakes are how long (workflow time) the activities take to answer.
+	inquiryTakes, cancelTakes time.Duration
+	started                   bool // run sent the start capture: its PENDING before the Update is the test environment's
+	attrs                     map[string]any
+	memo                      map[string]any
 
 	capture func(n int, in workflows.CaptureActivityInput) (workflows.CaptureActivityResult, error)
 	inquiry func(n int) (workflows.InquiryActivityResult, error)
@@ -80,8 +83,8 @@ func newHarnessWith(t *testing.T, o workflows.Options) *harness {
 	h.env.OnActivity(workflows.ActivityInquiryPayment, mock.Anything, mock.Anything).Return(
 		func(ctx context.Context, in workflows.InquiryActivityInput) (workflows.InquiryActivityResult, error) {
 			h.inquiries = append(h.inquiries, h.env.Now())
-			if in.CaptureRequestID != reqID && in.CaptureRequestID != "" && !h.anyID {
-				t.Errorf("inquiry for captureRequestId %q", in.CaptureRequestID)
+			if !h.anyID && in.CaptureRequestID != "" && !slices.ContainsFunc(h.captureReq, func(r alipay.CaptureRequest) bool { return r.CaptureRequestID == in.CaptureRequestID }) {
+				t.Errorf("inquiry for captureRequestId %q, which was never sent", in.CaptureRequestID)
 			}
 			res, err := workflows.InquiryActivityResult{Found: true, TransactionStatus: alipay.TxProcessing}, error(nil)
 			if h.inquiry != nil {
@@ -89,7 +92,7 @@ func newHarnessWith(t *testing.T, o workflows.Options) *harness {
 			}
 			res.EventsOn = o.Events
 			return res, err
-		})
+		}).AfterFn(func() time.Duration { return h.inquiryTakes })
 	h.env.OnActivity(workflows.ActivityCancel, mock.Anything, mock.Anything).Return(
 		func(ctx context.Context, in workflows.CancelActivityInput) (alipay.Result, error) {
 			h.cancels++
@@ -97,7 +100,7 @@ func newHarnessWith(t *testing.T, o workflows.Options) *harness {
 				return resS, nil
 			}
 			return h.cancel()
-		})
+		}).AfterFn(func() time.Duration { return h.cancelTakes })
 	h.env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil).Run(func(args mock.Arguments) {
 		sa := args.Get(0).(temporal.SearchAttributes)
 		for k, v := range sa.GetUntypedValues() {
@@ -118,7 +121,28 @@ func input() workflows.CaptureInput {
 	return workflows.CaptureInput{PaymentID: "PAY1", Amount: usd10, OrderID: "ORDER-7", AuthorizedAt: t0.Add(-time.Hour)}
 }
 
+// run starts the workflow with in and, at once, the capture of the whole authorized amount under
+// workflows.StartKey, as capture.Client.Start sends it with Update-with-Start.
 func (h *harness) run(in workflows.CaptureInput) {
+	h.t.Helper()
+	h.started = true
+	startCapture(h.env, in)
+	h.authorize(in)
+}
+
+// startCapture sends the capture of the whole authorized amount under workflows.StartKey as
+// soon as the workflow runs. The test environment delivers it after the workflow's first
+// task (a real server delivers an Update-with-Start in that task).
+func startCapture(env *testsuite.TestWorkflowEnvironment, in workflows.CaptureInput) {
+	env.RegisterDelayedCallback(func() {
+		env.UpdateWorkflow(workflows.UpdateCapture, "start", &testsuite.TestUpdateCallback{
+			OnAccept: func() {}, OnReject: func(error) {}, OnComplete: func(any, error) {},
+		}, workflows.CaptureRequest{Amount: in.Amount, IsLastCapture: true, Key: workflows.StartKey})
+	}, 0)
+}
+
+// authorize starts the workflow with in and no capture request, as capture.Client.Authorize does.
+func (h *harness) authorize(in workflows.CaptureInput) {
 	h.t.Helper()
 	h.env.ExecuteWorkflow(workflows.WorkflowType, in)
 	if !h.env.IsWorkflowCompleted() {
@@ -174,6 +198,14 @@ func (h *harness) signal(at time.Duration, n alipay.CaptureNotification) {
 	h.env.RegisterDelayedCallback(func() { h.env.SignalWorkflow(workflows.SignalNotifyCapture, n) }, at)
 }
 
+// signalFrom signals n at workflow time at as the receiver does after verifying it with
+// merchant's Antom key.
+func (h *harness) signalFrom(at time.Duration, merchant string, n alipay.CaptureNotification) {
+	h.env.RegisterDelayedCallback(func() {
+		h.env.SignalWorkflow(workflows.SignalNotifyCapture, workflows.Notification{Merchant: merchant, CaptureNotification: n})
+	}, at)
+}
+
 func note(status string, id string) alipay.CaptureNotification {
 	n := alipay.CaptureNotification{NotifyType: alipay.NotifyTypeCaptureResult, CaptureRequestID: id, PaymentID: "PAY1", CaptureAmount: usd10}
 	if status == "S" {
@@ -202,7 +234,11 @@ func (h *harness) wantCaptureIDs(n int) {
 
 func (h *harness) wantStatuses(want ...string) {
 	h.t.Helper()
-	if strings.Join(h.statuses, ",") != strings.Join(want, ",") {
+	got := h.statuses
+	if h.started && len(got) > 0 && got[0] == string(workflows.StatePending) && (len(want) == 0 || want[0] != got[0]) {
+		got = got[1:]
+	}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
 		h.t.Errorf("CaptureStatus went %v, want %v", h.statuses, want)
 	}
 }
@@ -369,7 +405,9 @@ func TestNotificationStopsCaptureRetries(t *testing.T) {
 func TestDuplicateAndForeignNotifications(t *testing.T) {
 	h := newHarness(t)
 	h.capture = inProcess
-	// A notification for another capture request changes nothing; the inquiry resolves it.
+	// An S for a request this authorization never sent is money Antom moved for it: recorded,
+	// counted and flagged (rule 12); the capture in flight is still resolved by its inquiry. A
+	// notification for another payment changes nothing.
 	h.signal(time.Minute, note("S", "SOMEONE-ELSE-cap-1"))
 	foreignOtherPayment := note("S", reqID)
 	foreignOtherPayment.PaymentID = "PAY2"
@@ -378,8 +416,9 @@ func TestDuplicateAndForeignNotifications(t *testing.T) {
 		return workflows.InquiryActivityResult{Found: true, TransactionStatus: alipay.TxSuccess, TransactionResult: resS, CaptureID: "CAP-I"}, nil
 	}
 	h.run(input())
-	if st := h.result(); st.ResolvedBy != workflows.ResolvedByInquiry || st.CaptureID != "CAP-I" {
-		t.Errorf("foreign notification resolved the capture: %+v", st)
+	if st := h.result(); len(st.Captures) != 2 || st.Captures[0].ResolvedBy != workflows.ResolvedByInquiry || st.Captures[0].CaptureID != "CAP-I" ||
+		st.Captures[1].CaptureRequestID != "SOMEONE-ELSE-cap-1" || st.Captures[1].Contradiction == "" || st.Captured.Value != "2000" {
+		t.Errorf("foreign notifications: %+v", st)
 	}
 
 	// Duplicates: the first resolves, the rest change nothing.
@@ -422,6 +461,7 @@ func TestRetriesReuseTheRequestID(t *testing.T) {
 	env.RegisterActivity(&activities.Activities{Antom: fake, Now: env.Now})
 	env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil)
 	env.OnUpsertMemo(mock.Anything).Return(nil)
+	startCapture(env, input())
 	env.ExecuteWorkflow(workflows.CaptureWorkflow, input())
 	var r workflows.Result
 	if err := env.GetWorkflowResult(&r); err != nil {
@@ -572,17 +612,6 @@ func TestUnknownUntilTheDeadline(t *testing.T) {
 // TestLegacyCapturesKeepTheirLogic: a capture whose history was recorded by the first release
 // (no version marker) keeps that release's behaviour when replayed and continued, here EXPIRED
 // at the deadline while Antom still reports PROCESSING.
-func TestLegacyCapturesKeepTheirLogic(t *testing.T) {
-	h := newHarness(t)
-	h.env.OnGetVersion("money-truth", workflow.DefaultVersion, 3).Return(workflow.DefaultVersion)
-	h.capture = inProcess
-	h.run(input())
-	st := h.failure(workflows.ErrTypeAuthorizationExpired)
-	if st.State != workflows.StateExpired || st.ResolvedBy != workflows.ResolvedByDeadline || st.Overdue || !st.Policy.IsZero() {
-		t.Errorf("legacy capture: %+v", st)
-	}
-}
-
 func TestStartedAfterTheDeadline(t *testing.T) {
 	for name, in := range map[string]workflows.CaptureInput{
 		"authorizedAt":      {PaymentID: "PAY1", Amount: usd10, AuthorizedAt: t0.Add(-8 * 24 * time.Hour)},
@@ -621,7 +650,6 @@ func TestDeadlineFromInquiry(t *testing.T) {
 
 func TestCancel(t *testing.T) {
 	in := input()
-	in.CaptureAt = t0.Add(48 * time.Hour)
 
 	// Before the capture: the authorization is voided and the workflow ends CANCELLED.
 	h := newHarness(t)
@@ -643,7 +671,7 @@ func TestCancel(t *testing.T) {
 			},
 		}, "order not shipped")
 	}, time.Hour)
-	h.run(in)
+	h.authorize(in)
 	st := h.result()
 	if !accepted || updErr != nil || updRes.State != workflows.StateCancelled {
 		t.Errorf("update: accepted %v, err %v, result %+v", accepted, updErr, updRes)
@@ -653,7 +681,7 @@ func TestCancel(t *testing.T) {
 	}
 	h.wantStatuses("PENDING", "CANCELLED")
 
-	// Antom refuses the cancel: the caller hears why, the capture goes ahead at CaptureAt.
+	// Antom refuses the cancel: the caller hears why, and a later capture request goes ahead.
 	h = newHarness(t)
 	h.cancel = func() (alipay.Result, error) {
 		r := alipay.Result{ResultCode: alipay.CodeCancelWindowExceed, ResultStatus: "F"}
@@ -666,11 +694,12 @@ func TestCancel(t *testing.T) {
 			OnComplete: func(_ any, err error) { updErr = err },
 		}, "x")
 	}, time.Hour)
-	h.run(in)
+	h.update(2*time.Hour, "ship", workflows.CaptureRequest{Amount: usd10, IsLastCapture: true, Key: "ship-1"})
+	h.authorize(in)
 	if updErr == nil || !strings.Contains(updErr.Error(), "refused") {
 		t.Errorf("refused cancel: update error %v", updErr)
 	}
-	if st := h.result(); st.State != workflows.StateCaptured || !h.captureAt[0].Equal(in.CaptureAt) {
+	if st := h.result(); st.State != workflows.StateCaptured || len(h.captureAt) != 1 || !h.captureAt[0].Equal(t0.Add(2*time.Hour)) {
 		t.Errorf("after a refused cancel: %+v, captured at %v", st, h.captureAt)
 	}
 
@@ -694,13 +723,13 @@ func TestCancel(t *testing.T) {
 	}
 }
 
-func TestCaptureAtWaitsAndNeverPassesTheCutoff(t *testing.T) {
+// TestStartCapturesNothing: a start alone (rule 11) sends no capture; the authorization lapses
+// at its deadline.
+func TestStartCapturesNothing(t *testing.T) {
 	h := newHarness(t)
-	in := input()
-	in.CaptureAt = t0.Add(30 * 24 * time.Hour) // later than the deadline
-	h.run(in)
+	h.authorize(input())
 	st := h.failure(workflows.ErrTypeAuthorizationExpired)
-	if len(h.captureReq) != 0 || st.State != workflows.StateExpired {
+	if len(h.captureReq) != 0 || st.State != workflows.StateExpired || len(st.Captures) != 0 {
 		t.Errorf("status %+v, %d captures", st, len(h.captureReq))
 	}
 }
@@ -740,11 +769,10 @@ func TestInvalidInput(t *testing.T) {
 		"zero wait":       {PaymentID: "P", Amount: usd10, AuthorizedAt: t0, Policy: workflows.Policy{InquirySchedule: []time.Duration{time.Minute, 0}}},
 		"huge margin":     {PaymentID: "P", Amount: usd10, AuthorizedAt: t0, Policy: workflows.Policy{DeadlineMargin: 8 * 24 * time.Hour}},
 		"negative margin": {PaymentID: "P", Amount: usd10, AuthorizedAt: t0, Policy: workflows.Policy{DeadlineMargin: -time.Second}},
-		"negative try":    {PaymentID: "P", Amount: usd10, AuthorizedAt: t0, Attempt: -1},
 	}
 	for name, in := range bad {
 		h := newHarness(t)
-		h.run(in)
+		h.authorize(in)
 		var appErr *temporal.ApplicationError
 		err := h.env.GetWorkflowError()
 		if !errors.As(err, &appErr) || appErr.Type() != workflows.ErrTypeInvalidInput || !appErr.NonRetryable() {
@@ -763,28 +791,33 @@ func TestInvalidInput(t *testing.T) {
 
 func TestCaptureRequestID(t *testing.T) {
 	long := strings.Repeat("9", 64)
-	tests := []struct {
-		payment string
-		attempt int
-	}{{"2024110212345", 1}, {"2024110212345", 2}, {long, 1}, {long, 2}, {long[:59], 1}, {long[:59], 10}}
+	tests := []struct{ payment, key string }{
+		{"2024110212345", workflows.StartKey}, {"2024110212345", "ship-1"}, {long, workflows.StartKey}, {long, "ship-1"},
+		{long[:59], "1"}, {long[:59] + "1", ""}, {"a:b", "c"}, {"a", "b:c"}, {"P", strings.Repeat("k", workflows.MaxKeyLength)},
+	}
 	seen := map[string]bool{}
 	for _, tt := range tests {
-		id := workflows.CaptureRequestID(tt.payment, tt.attempt)
-		if len(id) > 64 || id == "" {
-			t.Errorf("CaptureRequestID(%q, %d) = %q (%d characters)", tt.payment, tt.attempt, id, len(id))
+		id := workflows.CaptureRequestID(tt.payment, tt.key)
+		if len(id) != 64 || !strings.HasPrefix(id, "cap-") {
+			t.Errorf("CaptureRequestID(%q, %q) = %q (%d characters)", tt.payment, tt.key, id, len(id))
 		}
-		if id != workflows.CaptureRequestID(tt.payment, tt.attempt) {
+		if id != workflows.CaptureRequestID(tt.payment, tt.key) {
 			t.Errorf("not deterministic: %q", id)
 		}
 		if seen[id] {
-			t.Errorf("duplicate id %q", id)
+			t.Errorf("duplicate id %q for (%q, %q)", id, tt.payment, tt.key)
 		}
 		seen[id] = true
 	}
-	if got := workflows.CaptureRequestID("PAY1", 1); got != "PAY1-cap-1" {
-		t.Errorf("readable form: %q", got)
+	// The form is a contract (other languages derive it): pin one value.
+	if got := workflows.CaptureRequestID("PAY1", "start"); got != pinnedStartID {
+		t.Errorf("CaptureRequestID(PAY1, start) = %q, want %q", got, pinnedStartID)
 	}
 	if got := workflows.WorkflowID("PAY1"); got != "capture/PAY1" {
 		t.Errorf("WorkflowID = %q", got)
 	}
 }
+
+// pinnedStartID is CaptureRequestID("PAY1", "start"), computed independently: "cap-" and the
+// first 60 hex digits of SHA-256("4:PAY1:start").
+const pinnedStartID = "cap-ef78b12bd0164c52dfc34340240b430fd83de683fb5e875b39dcd777c95e"

@@ -13,18 +13,15 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"slices"
-	"strings"
 	"time"
 
-	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/converter"
 
 	"github.com/capturekit/alipay-capture/alipay"
+	"github.com/capturekit/alipay-capture/capture"
 	"github.com/capturekit/alipay-capture/workflows"
 )
 
@@ -37,6 +34,8 @@ type Temporal interface {
 	SignalWorkflow(ctx context.Context, workflowID, runID, signalName string, arg any) error
 	// DescribeWorkflowExecution tells a finished capture from one that never ran here.
 	DescribeWorkflowExecution(ctx context.Context, workflowID, runID string) (*workflowservice.DescribeWorkflowExecutionResponse, error)
+	// GetWorkflow reads a finished capture's final status.
+	GetWorkflow(ctx context.Context, workflowID, runID string) client.WorkflowRun
 	// ExecuteWorkflow records a contradicting result as a reconciliation workflow.
 	ExecuteWorkflow(ctx context.Context, options client.StartWorkflowOptions, workflow any, args ...any) (client.WorkflowRun, error)
 }
@@ -138,7 +137,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
-	err = h.Temporal.SignalWorkflow(ctx, workflows.WorkflowID(c.PaymentID), "", workflows.SignalNotifyCapture, c)
+	err = h.Temporal.SignalWorkflow(ctx, workflows.WorkflowID(c.PaymentID), "", workflows.SignalNotifyCapture, workflows.Notification{Merchant: n.Merchant, CaptureNotification: *c})
 	var notFound *serviceerror.NotFound
 	switch {
 	case err == nil:
@@ -187,60 +186,37 @@ func (h *Handler) noRunningCapture(ctx context.Context, w http.ResponseWriter, r
 		h.unavailable(w, n)
 		return
 	}
-	state := workflows.State(payloadString(info.GetSearchAttributes().GetIndexedFields()[workflows.SearchAttrStatus]))
-	reqID := payloadString(info.GetMemo().GetFields()[workflows.MemoCaptureRequestID])
-	log = log.With("closedState", state, "closedRunId", info.GetExecution().GetRunId())
-	if agrees(c, state, reqID) {
+	runID := info.GetExecution().GetRunId()
+	st, err := capture.FinalStatus(ctx, h.Temporal.GetWorkflow(ctx, id, runID))
+	if err != nil {
+		log.Error("capture notification for a finished capture whose final status cannot be read; Antom will resend", "err", err, "closedRunId", runID)
+		h.unavailable(w, n)
+		return
+	}
+	log = log.With("closedState", st.State, "closedRunId", runID)
+	if workflows.MerchantName(st.Merchant) != workflows.MerchantName(n.Merchant) {
+		log.Warn("capture notification verified under another merchant account than the finished capture's; relaying it like other types",
+			"captureMerchant", workflows.MerchantName(st.Merchant))
+		h.relay(w, r, n, body, log)
+		return
+	}
+	if st.Agrees(*c) {
 		log.Info("capture notification for a finished capture agrees with it; acknowledged")
 		h.Metrics.orphan(workflows.MerchantName(n.Merchant), start)
 		alipay.WriteAck(w)
 		return
 	}
-	in := workflows.ReconcileInput{Merchant: n.Merchant, Notification: *c, ClosedState: state, ClosedRunID: info.GetExecution().GetRunId()}
-	_, err = h.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       workflows.ReconcileWorkflowID(c.PaymentID, c.CaptureRequestID, c.Result.ResultStatus),
-		TaskQueue:                h.taskQueue(),
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		StaticSummary:            fmt.Sprintf("%s notification for a %s capture of payment %s", c.Result.ResultStatus, state, c.PaymentID),
-	}, workflows.ReconcileWorkflowType, in)
-	var already *serviceerror.WorkflowExecutionAlreadyStarted
-	if err != nil && !errors.As(err, &already) {
+	in := workflows.ReconcileInput{Merchant: st.Merchant, Notification: *c, ClosedState: st.State, ClosedRunID: runID}
+	rid, err := capture.StartReconcile(ctx, h.Temporal, h.TaskQueue, in,
+		fmt.Sprintf("%s notification for a %s capture of payment %s", c.Result.ResultStatus, st.State, c.PaymentID))
+	if err != nil {
 		log.Error("contradicting capture notification not recorded; Antom will resend", "err", err)
 		h.unavailable(w, n)
 		return
 	}
-	log.Warn("capture notification contradicts the finished capture; recorded for reconciliation and acknowledged",
-		"reconcileWorkflowId", workflows.ReconcileWorkflowID(c.PaymentID, c.CaptureRequestID, c.Result.ResultStatus))
+	log.Warn("capture notification contradicts the finished capture; recorded for reconciliation and acknowledged", "reconcileWorkflowId", rid)
 	h.Metrics.contradiction(workflows.MerchantName(n.Merchant), start)
 	alipay.WriteAck(w)
-}
-
-// agrees reports whether a capture result is consistent with a finished capture in state whose
-// request ids are reqIDs (comma-separated; "" when unknown): an S for a CAPTURED capture of one
-// of those requests, an F for a capture that did not capture (or for another request).
-func agrees(c *alipay.CaptureNotification, state workflows.State, reqIDs string) bool {
-	sameRequest := reqIDs == "" || slices.Contains(strings.Split(reqIDs, ","), c.CaptureRequestID)
-	if c.Result.ResultStatus == alipay.StatusSuccess {
-		return state == workflows.StateCaptured && sameRequest
-	}
-	return state == workflows.StateFailed || state == workflows.StateExpired || state == workflows.StateCancelled ||
-		(state == workflows.StateCaptured && !sameRequest)
-}
-
-func payloadString(p *commonpb.Payload) string {
-	var s string
-	if p != nil {
-		_ = converter.GetDefaultDataConverter().FromPayload(p, &s)
-	}
-	return s
-}
-
-func (h *Handler) taskQueue() string {
-	if h.TaskQueue == "" {
-		return workflows.DefaultTaskQueue
-	}
-	return h.TaskQueue
 }
 
 // relay passes a notification of another type to ForwardURL and Antom the downstream's answer.

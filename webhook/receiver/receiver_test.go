@@ -23,7 +23,6 @@ import (
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/converter"
 
 	"github.com/capturekit/alipay-capture/alipay"
 	"github.com/capturekit/alipay-capture/alipay/alipaytest"
@@ -39,10 +38,11 @@ type fakeTemporal struct {
 	mu      sync.Mutex
 	errs    []error // returned by successive calls, then nil
 	calls   int
-	signals []*alipay.CaptureNotification
+	signals []workflows.Notification
 	ids     []string
 	// closed, if set, describes the finished workflow; nil answers NotFound (never ran).
 	closed  *workflowpb.WorkflowExecutionInfo
+	final   func(paymentID string) workflows.Status // the closed run's result
 	started []client.StartWorkflowOptions
 	inputs  []workflows.ReconcileInput
 }
@@ -62,21 +62,41 @@ func (f *fakeTemporal) ExecuteWorkflow(_ context.Context, o client.StartWorkflow
 	return nil, nil
 }
 
-// finished describes a closed capture workflow in state with the given request id.
-func finished(t *testing.T, state workflows.State, reqID string) *workflowpb.WorkflowExecutionInfo {
-	t.Helper()
-	dc := converter.GetDefaultDataConverter()
-	st, err := dc.ToPayload(string(state))
-	if err != nil {
-		t.Fatal(err)
+// finished makes f answer for a capture workflow closed in state, whose one record is reqID
+// ("" for the payment's capture under workflows.StartKey).
+func (f *fakeTemporal) finished(state workflows.State, reqID string) {
+	f.closed = &workflowpb.WorkflowExecutionInfo{
+		Execution: &commonpb.WorkflowExecution{WorkflowId: "capture/x", RunId: "run-1"},
+		Status:    enumspb.WORKFLOW_EXECUTION_STATUS_FAILED,
 	}
-	id, _ := dc.ToPayload(reqID)
-	return &workflowpb.WorkflowExecutionInfo{
-		Execution:        &commonpb.WorkflowExecution{WorkflowId: "capture/x", RunId: "run-1"},
-		Status:           enumspb.WORKFLOW_EXECUTION_STATUS_FAILED,
-		SearchAttributes: &commonpb.SearchAttributes{IndexedFields: map[string]*commonpb.Payload{workflows.SearchAttrStatus: st}},
-		Memo:             &commonpb.Memo{Fields: map[string]*commonpb.Payload{workflows.MemoCaptureRequestID: id}},
+	f.final = func(paymentID string) workflows.Status {
+		id := reqID
+		if id == "" {
+			id = workflows.CaptureRequestID(paymentID, workflows.StartKey)
+		}
+		return workflows.Status{State: state, PaymentID: paymentID, Captures: []workflows.CaptureRecord{{Seq: 1, Key: workflows.StartKey, CaptureRequestID: id, State: state}}}
 	}
+}
+
+func (f *fakeTemporal) GetWorkflow(_ context.Context, id, runID string) client.WorkflowRun {
+	return fakeRun{id: id, runID: runID, st: f.final(strings.TrimPrefix(id, "capture/"))}
+}
+
+// fakeRun is a closed run whose result is st.
+type fakeRun struct {
+	id, runID string
+	st        workflows.Status
+}
+
+func (r fakeRun) GetID() string                  { return r.id }
+func (r fakeRun) GetRunID() string               { return r.runID }
+func (r fakeRun) GetFirstExecutionRunID() string { return r.runID }
+func (r fakeRun) Get(_ context.Context, v any) error {
+	*v.(*workflows.Status) = r.st
+	return nil
+}
+func (r fakeRun) GetWithOptions(ctx context.Context, v any, _ client.WorkflowRunGetOptions) error {
+	return r.Get(ctx, v)
 }
 
 func (f *fakeTemporal) SignalWorkflow(_ context.Context, id, runID, name string, arg any) error {
@@ -90,7 +110,7 @@ func (f *fakeTemporal) SignalWorkflow(_ context.Context, id, runID, name string,
 		return f.errs[f.calls-1]
 	}
 	f.ids = append(f.ids, id)
-	f.signals = append(f.signals, arg.(*alipay.CaptureNotification))
+	f.signals = append(f.signals, arg.(workflows.Notification))
 	return nil
 }
 
@@ -158,7 +178,7 @@ func (s *stack) captureAndWait(t *testing.T, sc alipaytest.Scenario, done func(a
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.client.Capture(context.Background(), alipay.CaptureRequest{CaptureRequestID: workflows.CaptureRequestID(p.PaymentID, 1), PaymentID: p.PaymentID, CaptureAmount: usd10}); err != nil {
+	if _, err := s.client.Capture(context.Background(), alipay.CaptureRequest{CaptureRequestID: workflows.CaptureRequestID(p.PaymentID, workflows.StartKey), PaymentID: p.PaymentID, CaptureAmount: usd10}); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
@@ -250,9 +270,9 @@ func TestNotificationForAFinishedCapture(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newStack(t, "", serviceerror.NewNotFound("workflow execution already completed"))
-			s.temporal.closed = finished(t, tt.state, "")
+			s.temporal.finished(tt.state, "")
 			if tt.otherID {
-				s.temporal.closed = finished(t, tt.state, "OTHER-cap-2")
+				s.temporal.finished(tt.state, "OTHER-cap-2")
 			}
 			p := s.captureAndWait(t, tt.scenario, acked)
 			if p.Notifications[0].Attempts != 1 {

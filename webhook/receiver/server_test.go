@@ -7,11 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"go.temporal.io/sdk/client"
-
 	"github.com/capturekit/alipay-capture/activities"
 	"github.com/capturekit/alipay-capture/alipay"
 	"github.com/capturekit/alipay-capture/alipay/alipaytest"
+	"github.com/capturekit/alipay-capture/capture"
 	"github.com/capturekit/alipay-capture/internal/temporaltest"
 	"github.com/capturekit/alipay-capture/webhook/receiver"
 	"github.com/capturekit/alipay-capture/workflows"
@@ -42,14 +41,13 @@ func TestNotificationResolvesWorkflowOnRealServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	run, err := srv.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflows.WorkflowID(p.PaymentID), TaskQueue: "receiver-test"},
-		workflows.WorkflowType, workflows.CaptureInput{PaymentID: p.PaymentID, Amount: usd10, AuthorizedAt: time.Now(),
-			Policy: workflows.Policy{InquirySchedule: []time.Duration{time.Hour}}})
-	if err != nil {
+	cc := capture.Client{Temporal: srv.Client, TaskQueue: "receiver-test"}
+	if _, err := cc.Start(ctx, workflows.CaptureInput{PaymentID: p.PaymentID, Amount: usd10, AuthorizedAt: time.Now(),
+		Policy: workflows.Policy{InquirySchedule: []time.Duration{time.Hour}}}); err != nil {
 		t.Fatal(err)
 	}
-	var res workflows.Result
-	if err := run.Get(ctx, &res); err != nil {
+	res, err := cc.Wait(ctx, p.PaymentID)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if res.State != workflows.StateCaptured || res.ResolvedBy != workflows.ResolvedByNotification || res.Inquiries != 0 {
