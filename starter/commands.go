@@ -16,7 +16,7 @@ func (c *cli) capture(ctx context.Context, args []string) int {
 		"starter capture --payment-id 202611020000001 --amount 25.00 --currency USD --authorized-at 2026-11-01T10:00:00Z --wait")
 	var s shipment
 	s.authorizationFlags(fs, "amount to capture as a decimal, e.g. 25.00 (required)")
-	fs.StringVar(&s.Key, "key", "", "idempotency key of this capture, e.g. the shipment id (default: the payment's one full capture)")
+	fs.StringVar(&s.Key, "key", "", "idempotency key of this capture, e.g. the shipment id, at most 256 bytes (default \"start\": the payment's one full capture, marked last)")
 	fs.StringVar(&s.AuthorizedAmount, "authorized-amount", "", "the authorization's amount, when --amount is part of it (split shipments)")
 	fs.BoolVar(&s.Partial, "partial", false, "the payment method allows partial captures (cards; not one-time Cashier payments)")
 	fs.BoolVar(&s.Last, "last", false, "this is the last capture: the rest of the authorization is released")
