@@ -241,7 +241,7 @@ func TestPolicyDefaultsAreFrozen(t *testing.T) {
 		WarnBefore: []time.Duration{48 * time.Hour, 24 * time.Hour}, OnDeadline: workflows.OnDeadlineLapse,
 	}
 	if got := workflows.DefaultPolicy(); !reflect.DeepEqual(got, want) {
-		t.Errorf("DefaultPolicy() = %+v; the defaults of version 2 are frozen (add a version instead)", got)
+		t.Errorf("DefaultPolicy() = %+v; the defaults of release 0.1.0 are frozen: running captures keep their input's policy, and a new default needs a CHANGELOG entry", got)
 	}
 	// The capture reports the policy it runs with.
 	h := newHarness(t)
