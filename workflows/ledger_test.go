@@ -226,3 +226,29 @@ func TestIsLastCaptureSentOnEveryPartialCapture(t *testing.T) {
 		t.Errorf("capture requests %+v", h.captureReq)
 	}
 }
+
+// TestStatusAgrees: a closed authorization agrees with a late S for any of its CAPTURED records,
+// with an F for a record that captured nothing, and with an F for a request it never sent; an S
+// for a request it never sent, or for a record that captured nothing, contradicts it.
+func TestStatusAgrees(t *testing.T) {
+	st := workflows.Status{State: workflows.StateCaptured, Captures: []workflows.CaptureRecord{
+		{CaptureRequestID: "R1", State: workflows.StateCaptured},
+		{CaptureRequestID: "R2", State: workflows.StateFailed},
+		{CaptureRequestID: "R3", State: workflows.StateCaptured},
+		{CaptureRequestID: "R4", State: workflows.StateUnresolved},
+	}}
+	n := func(id, status string) alipay.CaptureNotification {
+		return alipay.CaptureNotification{CaptureRequestID: id, Result: alipay.Result{ResultStatus: status}}
+	}
+	for _, tt := range []struct {
+		id, status string
+		agrees     bool
+	}{
+		{"R1", "S", true}, {"R3", "S", true}, {"R2", "F", true}, {"R9", "F", true},
+		{"R2", "S", false}, {"R9", "S", false}, {"R1", "F", false}, {"R4", "F", false}, {"R4", "S", false},
+	} {
+		if got := st.Agrees(n(tt.id, tt.status)); got != tt.agrees {
+			t.Errorf("%s for %s: agrees %v, want %v", tt.status, tt.id, got, tt.agrees)
+		}
+	}
+}
