@@ -551,3 +551,36 @@ func BenchmarkCaptureRoundTrip(b *testing.B) {
 		}
 	}
 }
+
+// TestCaptureResponseForAnotherClientID: a response naming another Client-Id is not an answer to
+// this merchant, even when Antom's key signed it; the same response naming ours is.
+func TestCaptureResponseForAnotherClientID(t *testing.T) {
+	antom, _ := rsa.GenerateKey(rand.Reader, 2048)
+	merchant, _ := rsa.GenerateKey(rand.Reader, 2048)
+	const success = `{"result":{"resultCode":"SUCCESS","resultStatus":"S","resultMessage":"success"},"captureId":"c"}`
+	for _, tt := range []struct {
+		clientID string
+		answer   bool
+	}{{"C", true}, {"SOMEONE_ELSE", false}} {
+		fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ts := time.Now().Format(time.RFC3339)
+			sig, err := alipay.Sign(antom, alipay.Message{Method: "POST", Path: r.URL.Path, ClientID: r.Header.Get("Client-Id"), Time: ts, Body: []byte(success)})
+			if err != nil {
+				t.Error(err)
+			}
+			w.Header().Set("Client-Id", tt.clientID)
+			w.Header().Set("Response-Time", ts)
+			w.Header().Set("Signature", "algorithm=RSA256, keyVersion=1, signature="+sig)
+			io.WriteString(w, success)
+		}))
+		c, _ := alipay.NewClient(alipay.Config{ClientID: "C", BaseURL: fake.URL, PrivateKey: merchant, AntomPublicKey: &antom.PublicKey})
+		resp, err := capture(t, c, "p", "r", usd10)
+		fake.Close()
+		switch {
+		case tt.answer && (err != nil || resp.Result.ResultStatus != alipay.StatusSuccess):
+			t.Errorf("response for our Client-Id: %+v, %v; want the S", resp, err)
+		case !tt.answer && (!errors.Is(err, alipay.ErrOutcomeUnknown) || !errors.Is(err, alipay.ErrBadSignature) || resp != nil):
+			t.Errorf("response for Client-Id %s: %+v, %v; want no answer (ErrOutcomeUnknown, ErrBadSignature)", tt.clientID, resp, err)
+		}
+	}
+}

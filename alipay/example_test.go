@@ -7,8 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/capturekit/alipay-capture/alipay"
 	"github.com/capturekit/alipay-capture/alipay/alipaytest"
@@ -44,9 +47,11 @@ func ExampleClient_Capture() {
 
 // A notification endpoint: verify, handle capture results, acknowledge only what was handled.
 func ExampleNotificationVerifier() {
-	verifier := alipay.NotificationVerifier{ClientID: "SIM_MERCHANT", AntomPublicKey: antomPublicKey()}
+	antom, _ := rsa.GenerateKey(rand.Reader, 2048) // Antom's key pair: you hold its public half
+	verifier := alipay.NotificationVerifier{ClientID: "SIM_MERCHANT", AntomPublicKey: &antom.PublicKey}
 	const path = "/alipay/notify"
-	http.HandleFunc("POST "+path, func(w http.ResponseWriter, r *http.Request) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST "+path, func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
 		if err != nil {
 			http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
@@ -54,8 +59,7 @@ func ExampleNotificationVerifier() {
 		}
 		n, err := verifier.Verify(r.Method, path, r.Header, body)
 		if err != nil {
-			slog.Warn("notification refused", "reason", alipay.RefusalReason(err), "err", err)
-			http.Error(w, "refused", http.StatusUnauthorized)
+			http.Error(w, "refused: "+alipay.RefusalReason(err), http.StatusUnauthorized)
 			return
 		}
 		if n.NotifyType != alipay.NotifyTypeCaptureResult {
@@ -67,15 +71,37 @@ func ExampleNotificationVerifier() {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		slog.Info("capture result", "paymentId", c.PaymentID, "captureRequestId", c.CaptureRequestID, "result", c.Result.String())
+		fmt.Println("capture result", c.PaymentID, c.CaptureRequestID, c.Result.ResultStatus)
 		// Hand the result over durably (e.g. signal the workflow) before acknowledging.
 		alipay.WriteAck(w)
 	})
-}
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
 
-func antomPublicKey() *rsa.PublicKey {
-	k, _ := rsa.GenerateKey(rand.Reader, 2048)
-	return &k.PublicKey
+	// What Antom posts: a capture result signed with its private key; then the same, forged.
+	body := `{"notifyType":"CAPTURE_RESULT","result":{"resultCode":"SUCCESS","resultStatus":"S","resultMessage":"success"},` +
+		`"captureRequestId":"cap-1","paymentId":"PAY1","captureId":"CAP1","captureAmount":{"currency":"USD","value":"1000"}}`
+	forger, _ := rsa.GenerateKey(rand.Reader, 2048)
+	for _, key := range []*rsa.PrivateKey{antom, forger} {
+		ts := strconv.FormatInt(time.Now().UnixMilli(), 10)
+		sig, _ := alipay.Sign(key, alipay.Message{Method: "POST", Path: path, ClientID: "SIM_MERCHANT", Time: ts, Body: []byte(body)})
+		req, _ := http.NewRequest("POST", srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json; charset=UTF-8")
+		req.Header.Set("Client-Id", "SIM_MERCHANT")
+		req.Header.Set("Request-Time", ts)
+		req.Header.Set("Signature", "algorithm=RSA256,keyVersion=1,signature="+sig)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			panic(err)
+		}
+		answer, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		fmt.Println(resp.StatusCode, strings.TrimSpace(string(answer)))
+	}
+	// Output:
+	// capture result PAY1 cap-1 S
+	// 200 {"result":{"resultCode":"SUCCESS","resultStatus":"S","resultMessage":"success"}}
+	// 401 refused: bad_signature
 }
 
 // Converting between what people type and what Antom wants.

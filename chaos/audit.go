@@ -57,6 +57,19 @@ func audit(payments []*payment, ledger map[string]alipaytest.Payment, reconciled
 			add(kindLate, "last capture call at %s, cut-off %s", l.LastCaptureCallAt.Format(time.RFC3339Nano), cutoff.Format(time.RFC3339Nano))
 		}
 		st := p.status
+		// A payment's runs: the one cancelled in Temporal keeps the records it made; the new run
+		// knows only its own (DESIGN §2 rule 10: Antom's idempotency keeps the second truthful).
+		record := func(requestID string) (workflows.CaptureRecord, bool) {
+			if rec, ok := st.Record(requestID); ok || p.earlier == nil {
+				return rec, ok
+			}
+			return p.earlier.Record(requestID)
+		}
+		// An S that reached the authorization only after it closed cannot change the closed
+		// status: the webhook records it as a reconciliation for operators (rule 7).
+		flagged := func(requestID string) bool {
+			return reconciled[workflows.ReconcileWorkflowID(p.id, requestID, alipay.StatusSuccess)]
+		}
 		switch {
 		case !p.closed:
 			add(kindOpen, "still %s at the end of the run (ledger: %s) %s", st.State, ledgerSummary(l), p.resultNote)
@@ -67,16 +80,21 @@ func audit(payments []*payment, ledger map[string]alipaytest.Payment, reconciled
 			// Record by record: every capture Antom made is a CAPTURED record of the same amount,
 			// and every CAPTURED record is a capture Antom made.
 			for _, c := range l.Captures {
-				rec, ok := st.Record(c.CaptureRequestID)
+				rec, ok := record(c.CaptureRequestID)
 				switch {
 				case c.Status != alipaytest.CaptureSucceeded:
+				case (!ok || rec.State != workflows.StateCaptured) && flagged(c.CaptureRequestID):
 				case !ok || rec.State != workflows.StateCaptured:
 					add(kindDisagrees, "the ledger captured %s under %s; the closed capture's record is %q", c.Amount, c.CaptureRequestID, rec.State)
 				case rec.CapturedAmount != c.Amount:
 					add(kindDisagrees, "record %s CAPTURED %s, but the ledger captured %s", c.CaptureRequestID, rec.CapturedAmount, c.Amount)
 				}
 			}
-			for _, rec := range st.Captures {
+			var earlier []workflows.CaptureRecord
+			if p.earlier != nil {
+				earlier = p.earlier.Captures
+			}
+			for _, rec := range append(earlier, st.Captures...) {
 				if c, ok := captureOf(l, rec.CaptureRequestID); rec.State == workflows.StateCaptured && (!ok || c.Status != alipaytest.CaptureSucceeded) {
 					add(kindDisagrees, "record %s CAPTURED, but the ledger has it %q", rec.CaptureRequestID, c.Status)
 				}
@@ -99,7 +117,7 @@ func audit(payments []*payment, ledger map[string]alipaytest.Payment, reconciled
 				continue
 			}
 			status := map[string]string{alipaytest.CaptureSucceeded: alipay.StatusSuccess, alipaytest.CaptureFailed: alipay.StatusFail}[c.Status]
-			rec, recorded := st.Record(n.CaptureRequestID)
+			rec, recorded := record(n.CaptureRequestID)
 			applied := (status == alipay.StatusSuccess && recorded && rec.State == workflows.StateCaptured) ||
 				(status == alipay.StatusFail && (!recorded || rec.State != workflows.StateCaptured && rec.State != workflows.StateUnresolved)) ||
 				reconciled[workflows.ReconcileWorkflowID(p.id, n.CaptureRequestID, status)]

@@ -45,6 +45,13 @@ func TestAuditFindsEachContradiction(t *testing.T) {
 			{CaptureRequestID: id + "-1", Amount: usd4, Status: alipaytest.CaptureSucceeded},
 			{CaptureRequestID: id + "-2", Amount: usd6, Status: alipaytest.CaptureSucceeded}}}
 	}
+	// twoRuns: the first shipment's run was cancelled in Temporal; the second is a new run's.
+	twoRuns := func(id string) *payment {
+		p := split(id, workflows.StateCaptured)
+		first := workflows.Status{State: workflows.StateFailed, Captures: p.status.Captures[:1]}
+		p.earlier, p.status.Captures = &first, p.status.Captures[1:]
+		return p
+	}
 	payments := []*payment{
 		closed("OK-CAPTURED", workflows.StateCaptured, usd),
 		closed("OK-FAILED", workflows.StateFailed, alipay.Amount{}),
@@ -57,7 +64,9 @@ func TestAuditFindsEachContradiction(t *testing.T) {
 		{scenario: "test", id: "OPEN", input: input("OPEN"), status: workflows.Status{State: workflows.StateUnknown}},
 		{scenario: "test", id: "NOT-STARTED", startErr: errors.New("unavailable")},
 		split("OK-SPLIT", workflows.StateCaptured),
-		split("SPLIT-UNCOUNTED", workflows.StateFailed), // the second shipment's record says FAILED
+		split("SPLIT-UNCOUNTED", workflows.StateFailed),  // the second shipment's record says FAILED
+		split("OK-SPLIT-FLAGGED", workflows.StateFailed), // … and Antom's S for it came after the close, recorded
+		twoRuns("OK-TWO-RUNS"),
 	}
 	ledger := map[string]alipaytest.Payment{
 		"OK-CAPTURED":         succeeded("OK-CAPTURED", usd, true),
@@ -71,8 +80,11 @@ func TestAuditFindsEachContradiction(t *testing.T) {
 		"OPEN":                succeeded("OPEN", usd, false),
 		"OK-SPLIT":            splitLedger("OK-SPLIT"),
 		"SPLIT-UNCOUNTED":     splitLedger("SPLIT-UNCOUNTED"),
+		"OK-SPLIT-FLAGGED":    splitLedger("OK-SPLIT-FLAGGED"),
+		"OK-TWO-RUNS":         splitLedger("OK-TWO-RUNS"),
 	}
-	reconciled := map[string]bool{workflows.ReconcileWorkflowID("OK-RECONCILED", "OK-RECONCILED-cap-1", "S"): true}
+	reconciled := map[string]bool{workflows.ReconcileWorkflowID("OK-RECONCILED", "OK-RECONCILED-cap-1", "S"): true,
+		workflows.ReconcileWorkflowID("OK-SPLIT-FLAGGED", "OK-SPLIT-FLAGGED-2", "S"): true}
 	got := map[string]string{}
 	for _, c := range audit(payments, ledger, reconciled) {
 		got[c.paymentID] += c.kind + ";"

@@ -23,6 +23,7 @@ import (
 	"syscall"
 	"time"
 
+	"go.temporal.io/sdk/temporal"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/capturekit/alipay-capture/alipay"
@@ -192,6 +193,7 @@ func run(ctx context.Context, o options) (int, error) {
 func startPayment(ctx context.Context, st *stack.Stack, t timing, p *payment) {
 	now := time.Now()
 	p.input = workflows.CaptureInput{PaymentID: p.id, Amount: p.amount, OrderID: "ORDER-" + p.id, Policy: t.policy()}
+	p.input.Policy.OnDeadline = p.onDeadline
 	if !p.unknown {
 		if _, err := st.Authorize(ctx, alipaytest.Authorization{PaymentID: p.id, Amount: p.amount, AuthorizedAt: now,
 			AuthExpiryTime: now.Add(t.window), Scenario: p.sim, PartialCaptures: p.shipments > 1}); err != nil {
@@ -239,10 +241,20 @@ func startPayment(ctx context.Context, st *stack.Stack, t timing, p *payment) {
 }
 
 // ship captures the authorization in p.shipments partial captures, each sent with
-// Update-with-Start under its own key, the last marked last, retrying while Temporal is down.
+// Update-with-Start under its own key, the last marked last, retrying while Temporal is down;
+// p.shipGap apart, and with the run cancelled in Temporal after the first if p.cancelRun.
 func ship(ctx context.Context, st *stack.Stack, p *payment) error {
 	total := minorUnits(p.amount)
 	for i := range p.shipments {
+		switch {
+		case i == 0:
+		case p.cancelRun && p.earlier == nil:
+			if err := cancelRun(ctx, st, p); err != nil {
+				return err
+			}
+		default:
+			time.Sleep(p.shipGap)
+		}
 		part := total / int64(p.shipments)
 		if i == p.shipments-1 {
 			part = total - part*int64(p.shipments-1)
@@ -257,6 +269,26 @@ func ship(ctx context.Context, st *stack.Stack, p *payment) error {
 		}
 	}
 	return nil
+}
+
+// cancelRun cancels the payment's run in Temporal, as an operator might, waits for it to close
+// and keeps its final status: the next shipment starts a new run of the same payment.
+func cancelRun(ctx context.Context, st *stack.Stack, p *payment) error {
+	wid := workflows.WorkflowID(p.id)
+	if err := retry(ctx, time.Minute, func(ctx context.Context) error { return st.Temporal().CancelWorkflow(ctx, wid, "") }); err != nil {
+		return fmt.Errorf("cancel in Temporal: %w", err)
+	}
+	return retry(ctx, 2*time.Minute, func(ctx context.Context) error {
+		if _, err := st.Capture.Wait(ctx, p.id); !temporal.IsCanceledError(err) {
+			return fmt.Errorf("the cancelled run: %w", err)
+		}
+		s, err := st.Capture.Status(ctx, p.id)
+		if err != nil {
+			return err
+		}
+		p.earlier = &s
+		return nil
+	})
 }
 
 // waitClosed polls visibility until no capture workflow runs, or until endBy.

@@ -46,10 +46,14 @@ type payment struct {
 	id         string
 	amount     alipay.Amount
 	sim        alipaytest.Scenario
-	unknown    bool          // not authorized at Antom
-	cancelIn   time.Duration // the order service authorizes, then cancels this long after (nothing ships)
-	shipments  int           // > 1: the authorization ships in that many partial captures (Update-with-Start each)
-	twoCallers bool          // the same key is sent by two callers at once
+	unknown    bool              // not authorized at Antom
+	cancelIn   time.Duration     // the order service authorizes, then cancels this long after (nothing ships)
+	shipments  int               // > 1: the authorization ships in that many partial captures (Update-with-Start each)
+	twoCallers bool              // the same key is sent by two callers at once
+	shipGap    time.Duration     // the time between two shipments
+	cancelRun  bool              // the run is cancelled in Temporal after the first shipment; the next starts a new run
+	onDeadline string            // policy.onDeadline, when not the default
+	earlier    *workflows.Status // the final status of the run cancelled in Temporal
 	input      workflows.CaptureInput
 	startedAt  time.Time
 	startErr   error
@@ -100,6 +104,16 @@ var mix = []scenario{
 		p.sim = alipaytest.Scenario{Result: "U", ResolveTo: "S", ResolveAfter: t.simulated(3 * time.Second)}
 	}},
 	{"the same key from two callers at once", 5, func(_ timing, p *payment) { p.twoCallers = true }},
+	{"split shipments, an F contradicted by Antom's later S", 4, func(t timing, p *payment) {
+		p.shipments, p.shipGap = 2, t.window/12
+		p.sim = alipaytest.Scenario{Result: "U", ResolveTo: "S", ResolveAfter: t.simulated(3 * time.Second), FalseFailCode: alipay.CodeProcessFail}
+	}},
+	{"split shipments, the run cancelled in Temporal, then a new capture", 3, func(_ timing, p *payment) {
+		p.shipments, p.cancelRun = 2, true
+	}},
+	{"a cancel racing the deadline's void", 3, func(t timing, p *payment) {
+		p.onDeadline, p.cancelIn = workflows.OnDeadlineCancel, t.window-t.policy().DeadlineMargin
+	}},
 }
 
 // pick draws a scenario from the mix.

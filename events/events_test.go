@@ -77,3 +77,30 @@ func TestSenderToVerifier(t *testing.T) {
 		t.Errorf("forged by a wrong secret: %v", err)
 	}
 }
+
+// TestVerifierRefusesWhatIsNotAnEvent: a correctly signed body that is not a capture event
+// (an id, type or paymentId missing, or not JSON), or one larger than MaxBody, is refused.
+func TestVerifierRefusesWhatIsNotAnEvent(t *testing.T) {
+	post := func(body []byte) (events.Event, error) {
+		r := httptest.NewRequest(http.MethodPost, "/capture-events", strings.NewReader(string(body)))
+		r.Header.Set(events.SignatureHeader, events.Sign(secret, time.Now(), body))
+		return events.Verifier{Secret: secret}.Event(r)
+	}
+	if e, err := post([]byte(`{"id":"evt_1","type":"capture.succeeded","paymentId":"P1"}`)); err != nil || e.ID != "evt_1" {
+		t.Fatalf("a genuine event: %+v, %v", e, err)
+	}
+	for name, body := range map[string]string{
+		"no id":        `{"type":"capture.succeeded","paymentId":"P1"}`,
+		"no type":      `{"id":"evt_1","paymentId":"P1"}`,
+		"no paymentId": `{"id":"evt_1","type":"capture.succeeded"}`,
+		"not JSON":     `id=evt_1`,
+	} {
+		if _, err := post([]byte(body)); err == nil || !strings.Contains(err.Error(), "not a capture event") {
+			t.Errorf("%s: %v, want refused as not a capture event", name, err)
+		}
+	}
+	big := []byte(`{"id":"evt_1","type":"capture.succeeded","paymentId":"P1","orderId":"` + strings.Repeat("x", events.MaxBody) + `"}`)
+	if _, err := post(big); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Errorf("a body over MaxBody: %v, want refused for its size", err)
+	}
+}

@@ -147,8 +147,11 @@ func TestCaptureRequestsRefused(t *testing.T) {
 	if after.accepted || after.rejected == nil || !strings.Contains(after.rejected.Error(), "last capture") {
 		t.Errorf("after the last capture: %+v", after)
 	}
-	if st := h.result(); st.State != workflows.StateCaptured || st.Captured != usd4 || st.Remaining.Value != "600" {
+	if st := h.result(); st.State != workflows.StateCaptured || st.Captured != usd4 || st.Remaining.Value != "600" || st.ResolvedBy != workflows.ResolvedByNotification {
 		t.Errorf("closed by the last capture: %+v", st)
+	}
+	if closedAt := h.env.Now().Sub(t0); closedAt != 10*time.Hour {
+		t.Errorf("closed at +%v, want at the last capture's S (+10h), not at the deadline", closedAt)
 	}
 
 	// A one-time payment takes its full amount only; after the cut-off nothing is taken.
@@ -231,7 +234,8 @@ func TestNobodyShipped(t *testing.T) {
 					t.Errorf("%d cancels, %d captures", h.cancels, len(h.captureReq))
 				}
 			case workflows.OnDeadlineCapture:
-				if len(h.captureReq) != 1 || h.captureReq[0].CaptureAmount != usd10 || !h.captureAt[0].Before(cut) {
+				if len(h.captureReq) != 1 || h.captureReq[0].CaptureAmount != usd10 || !h.captureAt[0].Before(cut) ||
+					h.captureReq[0].IsLastCapture == nil || !*h.captureReq[0].IsLastCapture {
 					t.Errorf("captures %+v at %v (cut-off %v)", h.captureReq, h.captureAt, cut)
 				}
 			default:

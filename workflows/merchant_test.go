@@ -54,6 +54,14 @@ func TestMerchantRouting(t *testing.T) {
 	if len(merchants) != 2 || merchants[0] != "europe" || merchants[1] != "europe" {
 		t.Errorf("capture activities ran for merchants %v, want europe twice", merchants)
 	}
+	if len(h.inquiries) == 0 {
+		t.Errorf("no inquiry while the first capture was in process")
+	}
+	for _, m := range h.merchants {
+		if _, account, _ := strings.Cut(m, ":"); account != "europe" {
+			t.Errorf("activity %s: every call of the account's capture goes to its own account", m)
+		}
+	}
 	if st.Merchant != "europe" || st.State != workflows.StateCaptured {
 		t.Errorf("status %+v", st)
 	}

@@ -3,6 +3,7 @@ package workflows_test
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -156,7 +157,8 @@ func TestCancelledInTemporalStillClosesFinal(t *testing.T) {
 }
 
 // TestAmountsAreCompared (rule 5): an S for another amount, by response, notification or
-// inquiry, is CAPTURED with the amount Antom reports and a discrepancy.
+// inquiry, is CAPTURED with the amount Antom reports and a discrepancy; the totals count
+// Antom's amount.
 func TestAmountsAreCompared(t *testing.T) {
 	usd9 := alipay.Amount{Currency: "USD", Value: "900"}
 	t.Run("response", func(t *testing.T) {
@@ -165,8 +167,9 @@ func TestAmountsAreCompared(t *testing.T) {
 			return workflows.CaptureActivityResult{Result: resS, CaptureID: "CAP1", CaptureAmount: usd9}, nil
 		}
 		h.run(input())
-		if st := h.result(); st.CapturedAmount != usd9 || st.Discrepancy != "Antom captured 9.00 USD; requested 10.00 USD" {
-			t.Errorf("status %+v", st)
+		if st := h.result(); st.CapturedAmount != usd9 || st.Discrepancy != "Antom captured 9.00 USD; requested 10.00 USD" ||
+			st.Captured != usd9 || st.Remaining.Value != "100" {
+			t.Errorf("status %+v; want Antom's 9.00 USD in the totals, 1.00 USD remaining", st)
 		}
 	})
 	t.Run("notification", func(t *testing.T) {
@@ -288,23 +291,41 @@ func TestReconcileWorkflow(t *testing.T) {
 		closed    workflows.State
 		inquiry   workflows.InquiryActivityResult
 		confirmed bool
+		verdict   string // in the result's verdict
 	}{
-		{"S for EXPIRED, Antom captured", "S", workflows.StateExpired, success, true},
-		{"S for FAILED, Antom has nothing", "S", workflows.StateFailed, workflows.InquiryActivityResult{}, false},
-		{"F for CAPTURED, Antom has nothing", "F", workflows.StateCaptured, workflows.InquiryActivityResult{}, true},
-		{"F for CAPTURED, Antom captured", "F", workflows.StateCaptured, success, false},
-		{"F for UNRESOLVED, Antom failed it", "F", workflows.StateUnresolved, workflows.InquiryActivityResult{Found: true, TransactionStatus: alipay.TxFail}, false},
+		{"S for EXPIRED, Antom captured", "S", workflows.StateExpired, success, true, "Antom confirms capture CAP9 (10.00 USD)"},
+		{"S for FAILED, Antom has nothing", "S", workflows.StateFailed, workflows.InquiryActivityResult{}, false, "inquiry (absent) agrees with the closed capture (FAILED)"},
+		{"F for CAPTURED, Antom has nothing", "F", workflows.StateCaptured, workflows.InquiryActivityResult{}, true, "Antom has no successful capture for it"},
+		{"F for CAPTURED, Antom captured", "F", workflows.StateCaptured, success, false, "inquiry (SUCCESS) agrees with the closed capture (CAPTURED)"},
+		{"F for UNRESOLVED, Antom failed it", "F", workflows.StateUnresolved, workflows.InquiryActivityResult{Found: true, TransactionStatus: alipay.TxFail}, false, "was not captured; nothing to settle"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t)
 			h.anyID = true
 			h.inquiry = func(int) (workflows.InquiryActivityResult, error) { return tt.inquiry, nil }
-			h.env.ExecuteWorkflow(workflows.ReconcileWorkflowType, workflows.ReconcileInput{Notification: note(tt.result, reqID), ClosedState: tt.closed})
+			h.env.ExecuteWorkflow(workflows.ReconcileWorkflowType, workflows.ReconcileInput{Merchant: "europe", Notification: note(tt.result, reqID), ClosedState: tt.closed})
 			err := h.env.GetWorkflowError()
+			if len(h.merchants) != 1 || h.merchants[0] != "inquiry:europe" {
+				t.Errorf("activities %v, want one inquiry with the notification's account", h.merchants)
+			}
+			var res workflows.ReconcileResult
 			var appErr *temporal.ApplicationError
 			confirmed := errors.As(err, &appErr) && appErr.Type() == workflows.ErrTypeContradictionConfirmed
-			if confirmed != tt.confirmed || (!confirmed && err != nil) {
-				t.Errorf("error %v, want confirmed %v", err, tt.confirmed)
+			switch {
+			case confirmed != tt.confirmed || (!confirmed && err != nil):
+				t.Fatalf("error %v, want confirmed %v", err, tt.confirmed)
+			case confirmed:
+				if derr := appErr.Details(&res); derr != nil {
+					t.Fatalf("confirmed without the result in its details: %v", derr)
+				}
+			default:
+				if gerr := h.env.GetWorkflowResult(&res); gerr != nil {
+					t.Fatal(gerr)
+				}
+			}
+			if !strings.Contains(res.Verdict, tt.verdict) || res.Merchant != "europe" || res.ClosedState != tt.closed ||
+				res.TransactionStatus != tt.inquiry.TransactionStatus || res.CaptureID != tt.inquiry.CaptureID {
+				t.Errorf("result %+v, want the verdict %q and Antom's view of the request", res, tt.verdict)
 			}
 			if h.attrs[workflows.SearchAttrStatus] != string(workflows.StateContradiction) || h.attrs[workflows.SearchAttrPaymentID] != "PAY1" {
 				t.Errorf("search attributes %v", h.attrs)

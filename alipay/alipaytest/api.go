@@ -199,7 +199,12 @@ func (s *Simulator) capture(r *http.Request, body []byte) (int, any) {
 			s.after(time.Duration(sc.ResolveAfter), func() { _ = s.Resolve(id, to, code) })
 		}
 	}
-	resp := p.maybeUnsigned(captureResponse(req.PaymentID, p.Captures[idx]))
+	var answer any = captureResponse(req.PaymentID, p.Captures[idx])
+	if p.falseFailPending {
+		p.falseFailPending = false
+		answer = failure(sc.FalseFailCode, "simulated false answer: the capture stands")
+	}
+	resp := p.maybeUnsigned(answer)
 	result := p.Captures[idx].Result
 	delay := time.Duration(0)
 	if p.delayPending {

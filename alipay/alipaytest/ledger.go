@@ -105,6 +105,7 @@ type payment struct {
 	unknownExcLeft   int
 	unsignedLeft     int
 	delayPending     bool
+	falseFailPending bool
 }
 
 type captureEntry struct {
@@ -163,6 +164,7 @@ func (s *Simulator) Authorize(a Authorization) (Payment, error) {
 		unknownExcLeft:   a.Scenario.UnknownExceptionCalls,
 		unsignedLeft:     a.Scenario.UnsignedResponses,
 		delayPending:     a.Scenario.DelayResponse > 0,
+		falseFailPending: a.Scenario.FalseFailCode != "",
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

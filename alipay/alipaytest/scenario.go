@@ -46,6 +46,10 @@ type Scenario struct {
 	// the capture itself stands. With DelayResponse it makes "executed, answered too late, then
 	// refused on the resend".
 	RepeatFailCode string `json:"repeatFailCode,omitempty"`
+	// FalseFailCode, if set, answers the first capture that takes effect with F and this code,
+	// although the capture goes on as Result says: its notification (or an inquiry) then
+	// contradicts the answer, as Antom's own word for the same request may.
+	FalseFailCode string `json:"falseFailCode,omitempty"`
 	// CapturedAmount, if set, is what a capture actually captures, and what responses,
 	// notifications and inquiries report, whatever amount was requested.
 	CapturedAmount alipay.Amount `json:"capturedAmount,omitzero"`

@@ -414,6 +414,18 @@ func TestMoneyTruthScenarios(t *testing.T) {
 		t.Errorf("ledger %+v", p)
 	}
 
+	// A first answer F, while the capture stands; the repeat tells the truth.
+	pid = authorize(alipaytest.Scenario{FalseFailCode: alipay.CodeProcessFail})
+	if resp, err := capture(pid, usd10); err != nil || resp.Result.ResultStatus != alipay.StatusFail || resp.Result.ResultCode != alipay.CodeProcessFail {
+		t.Errorf("false answer: %+v, %v, want F PROCESS_FAIL", resp, err)
+	}
+	if resp, err := capture(pid, usd10); err != nil || resp.Result.ResultStatus != alipay.StatusSuccess {
+		t.Errorf("repeat after the false answer: %+v, %v", resp, err)
+	}
+	if p, _ := srv.Payment(pid); p.CapturesSucceeded != 1 {
+		t.Errorf("ledger %+v", p)
+	}
+
 	// Another amount captured than requested.
 	usd9 := alipay.Amount{Currency: "USD", Value: "900"}
 	pid = authorize(alipaytest.Scenario{CapturedAmount: usd9})

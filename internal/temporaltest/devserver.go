@@ -79,6 +79,7 @@ func Start(t testing.TB) *Server { return StartWith(t, SearchAttributes()) }
 // StartWith is Start with the given search attributes registered instead.
 func StartWith(t testing.TB, attrs temporal.SearchAttributes) *Server {
 	t.Helper()
+	skipShort(t)
 	path, err := CLIPath()
 	if err != nil {
 		t.Fatal(err)
@@ -100,12 +101,21 @@ func StartWith(t testing.TB, attrs temporal.SearchAttributes) *Server {
 	return &Server{Client: dev.Client(), Address: dev.FrontendHostPort()}
 }
 
+// skipShort skips a test that needs a real Temporal server under go test -short (the mutation
+// gate runs the fast tests only).
+func skipShort(t testing.TB) {
+	if testing.Short() {
+		t.Skip("needs a real Temporal server: skipped with -short")
+	}
+}
+
 // StartPostgres starts a PostgreSQL-backed Temporal server (see Cluster) with fresh databases,
 // dropped when the test ends; o.Dir defaults to a temporary folder. A test that needs it fails
 // (it is not skipped) when PostgreSQL or the server binaries are missing, and a failed test
 // prints the end of the server's log.
 func StartPostgres(t testing.TB, o ClusterOptions) *Server {
 	t.Helper()
+	skipShort(t)
 	if o.Dir == "" {
 		o.Dir = t.TempDir()
 	}

@@ -45,9 +45,25 @@ type fakeTemporal struct {
 	final   func(paymentID string) workflows.Status // the closed run's result
 	started []client.StartWorkflowOptions
 	inputs  []workflows.ReconcileInput
+	// describeErr, resultErr and startErr fail the first describe, read of the closed run's
+	// result and start of a reconciliation workflow, once each.
+	describeErr, resultErr, startErr error
+	reads                            int // results read
+}
+
+// once returns *err and clears it.
+func once(err *error) error {
+	e := *err
+	*err = nil
+	return e
 }
 
 func (f *fakeTemporal) DescribeWorkflowExecution(_ context.Context, id, _ string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := once(&f.describeErr); err != nil {
+		return nil, err
+	}
 	if f.closed == nil {
 		return nil, serviceerror.NewNotFound("workflow not found for ID: " + id)
 	}
@@ -57,6 +73,9 @@ func (f *fakeTemporal) DescribeWorkflowExecution(_ context.Context, id, _ string
 func (f *fakeTemporal) ExecuteWorkflow(_ context.Context, o client.StartWorkflowOptions, wf any, args ...any) (client.WorkflowRun, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if err := once(&f.startErr); err != nil {
+		return nil, err
+	}
 	f.started = append(f.started, o)
 	f.inputs = append(f.inputs, args[0].(workflows.ReconcileInput))
 	return nil, nil
@@ -74,24 +93,32 @@ func (f *fakeTemporal) finished(state workflows.State, reqID string) {
 		if id == "" {
 			id = workflows.CaptureRequestID(paymentID, workflows.StartKey)
 		}
-		return workflows.Status{State: state, PaymentID: paymentID, Captures: []workflows.CaptureRecord{{Seq: 1, Key: workflows.StartKey, CaptureRequestID: id, State: state}}}
+		return workflows.Status{State: state, PaymentID: paymentID, CaptureRequestID: id,
+			Captures: []workflows.CaptureRecord{{Seq: 1, Key: workflows.StartKey, CaptureRequestID: id, State: state}}}
 	}
 }
 
 func (f *fakeTemporal) GetWorkflow(_ context.Context, id, runID string) client.WorkflowRun {
-	return fakeRun{id: id, runID: runID, st: f.final(strings.TrimPrefix(id, "capture/"))}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reads++
+	return fakeRun{id: id, runID: runID, st: f.final(strings.TrimPrefix(id, "capture/")), err: once(&f.resultErr)}
 }
 
-// fakeRun is a closed run whose result is st.
+// fakeRun is a closed run whose result is st, or err.
 type fakeRun struct {
 	id, runID string
 	st        workflows.Status
+	err       error
 }
 
 func (r fakeRun) GetID() string                  { return r.id }
 func (r fakeRun) GetRunID() string               { return r.runID }
 func (r fakeRun) GetFirstExecutionRunID() string { return r.runID }
 func (r fakeRun) Get(_ context.Context, v any) error {
+	if r.err != nil {
+		return r.err
+	}
 	*v.(*workflows.Status) = r.st
 	return nil
 }
@@ -267,6 +294,10 @@ func TestNotificationForAFinishedCapture(t *testing.T) {
 		{"S for FAILED", alipaytest.Scenario{}, workflows.StateFailed, false, true},
 		{"F for CAPTURED", alipaytest.Scenario{Result: "F"}, workflows.StateCaptured, false, true},
 		{"S of another request for CAPTURED", alipaytest.Scenario{}, workflows.StateCaptured, true, true},
+		{"F of another request for CAPTURED", alipaytest.Scenario{Result: "F"}, workflows.StateCaptured, true, false},
+		{"F for EXPIRED", alipaytest.Scenario{Result: "F"}, workflows.StateExpired, false, false},
+		{"F for CANCELLED", alipaytest.Scenario{Result: "F"}, workflows.StateCancelled, false, false},
+		{"F for UNRESOLVED", alipaytest.Scenario{Result: "F"}, workflows.StateUnresolved, false, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newStack(t, "", serviceerror.NewNotFound("workflow execution already completed"))
@@ -402,4 +433,93 @@ func TestBadHTTPInput(t *testing.T) {
 	if s.temporal.calls != 0 {
 		t.Errorf("%d signals", s.temporal.calls)
 	}
+}
+
+// TestFinishedCaptureAcknowledgedOnlyOnceJudged: a notification for a finished capture is
+// acknowledged only once the receiver has read the closed run and, for a contradiction,
+// recorded the reconciliation workflow; any of these failing refuses it with 503, so that Antom
+// resends, and the resend is then handled in full.
+func TestFinishedCaptureAcknowledgedOnlyOnceJudged(t *testing.T) {
+	unavailable := serviceerror.NewUnavailable("frontend down")
+	for _, tt := range []struct {
+		name      string
+		state     workflows.State
+		fail      func(*fakeTemporal)
+		reconcile bool
+	}{
+		{"describe fails", workflows.StateCaptured, func(f *fakeTemporal) { f.describeErr = unavailable }, false},
+		{"final status unreadable", workflows.StateCaptured, func(f *fakeTemporal) { f.resultErr = unavailable }, false},
+		{"reconciliation not started", workflows.StateFailed, func(f *fakeTemporal) { f.startErr = unavailable }, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newStack(t, "", serviceerror.NewNotFound("workflow execution already completed"), serviceerror.NewNotFound("workflow execution already completed"))
+			s.temporal.finished(tt.state, "")
+			tt.fail(s.temporal)
+			p := s.captureAndWait(t, alipaytest.Scenario{}, acked)
+			if n := p.Notifications[0]; n.Attempts != 2 {
+				t.Errorf("%d deliveries: want the first refused (503) and the resend acknowledged", n.Attempts)
+			}
+			if got := len(s.temporal.started); tt.reconcile != (got == 1) || got > 1 {
+				t.Errorf("%d reconciliation workflows started, want %v", got, tt.reconcile)
+			}
+			if got := s.metric(t, "alipay_capture_notifications_signal_failed_total", ""); got != 1 {
+				t.Errorf("signal_failed = %v, want 1 (the refused delivery)", got)
+			}
+		})
+	}
+}
+
+// TestNotificationWhileANewRunStarts: the signal found no running capture, but by the time the
+// receiver looks, a new run of the payment is running: the notification is refused so that
+// Antom's resend reaches that run; it is not judged against any closed run.
+func TestNotificationWhileANewRunStarts(t *testing.T) {
+	s := newStack(t, "", serviceerror.NewNotFound("workflow execution already completed"))
+	s.temporal.finished(workflows.StateFailed, "")
+	s.temporal.closed.Status = enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+	p := s.captureAndWait(t, alipaytest.Scenario{}, acked)
+	if n := p.Notifications[0]; n.Attempts != 2 || len(s.temporal.signals) != 1 {
+		t.Errorf("%d deliveries, %d signalled: want the first refused and the resend signalled to the new run", n.Attempts, len(s.temporal.signals))
+	}
+	if s.temporal.reads != 0 || len(s.temporal.started) != 0 {
+		t.Errorf("%d closed results read, %d reconciliations: a running workflow was judged as closed", s.temporal.reads, len(s.temporal.started))
+	}
+}
+
+// TestMerchantTravelsWithTheNotification (rule 15): the account whose key verified a
+// notification goes with its signal and with its reconciliation; a finished capture of another
+// account is never judged against it.
+func TestMerchantTravelsWithTheNotification(t *testing.T) {
+	eu := func(s *stack) {
+		s.handler.Verifier = alipay.NotificationVerifier{Merchant: "eu", ClientID: s.sim.ClientID(), AntomPublicKey: s.sim.AntomPublicKey()}
+	}
+	t.Run("signal", func(t *testing.T) {
+		s := newStack(t, "")
+		eu(s)
+		s.captureAndWait(t, alipaytest.Scenario{}, acked)
+		if len(s.temporal.signals) != 1 || s.temporal.signals[0].Merchant != "eu" {
+			t.Errorf("signalled %+v, want merchant eu", s.temporal.signals)
+		}
+	})
+	t.Run("reconciliation", func(t *testing.T) {
+		s := newStack(t, "", serviceerror.NewNotFound("workflow execution already completed"))
+		eu(s)
+		s.temporal.finished(workflows.StateFailed, "")
+		final := s.temporal.final
+		s.temporal.final = func(pid string) workflows.Status { st := final(pid); st.Merchant = "eu"; return st }
+		s.captureAndWait(t, alipaytest.Scenario{}, acked)
+		if len(s.temporal.inputs) != 1 || s.temporal.inputs[0].Merchant != "eu" {
+			t.Errorf("reconciliations %+v, want one for merchant eu", s.temporal.inputs)
+		}
+	})
+	t.Run("another account's finished capture", func(t *testing.T) {
+		s := newStack(t, "", serviceerror.NewNotFound("workflow execution already completed"), serviceerror.NewNotFound("workflow execution already completed"))
+		eu(s)
+		s.temporal.finished(workflows.StateFailed, "") // the default account's capture
+		p := s.captureAndWait(t, alipaytest.Scenario{}, func(p alipaytest.Payment) bool {
+			return len(p.Notifications) > 0 && p.Notifications[0].Attempts >= 2
+		})
+		if n := p.Notifications[0]; n.Acked || len(s.temporal.started) != 0 {
+			t.Errorf("delivery %+v, %d reconciliations: want it refused (relayed, no forward URL), never judged against the other account's capture", n, len(s.temporal.started))
+		}
+	})
 }

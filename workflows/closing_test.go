@@ -1,0 +1,115 @@
+package workflows_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/interceptor"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/capturekit/alipay-capture/activities"
+	"github.com/capturekit/alipay-capture/alipay"
+	"github.com/capturekit/alipay-capture/alipay/alipaytest"
+	"github.com/capturekit/alipay-capture/capture"
+	"github.com/capturekit/alipay-capture/events"
+	"github.com/capturekit/alipay-capture/internal/temporaltest"
+	"github.com/capturekit/alipay-capture/workflows"
+)
+
+// TestNotificationWhileTheRunCloses (rule 12, defect 8): a notification Temporal accepts while
+// the run's last workflow task is being decided is read before the run closes. The capture is
+// answered F; the run then closes in a task of its own, after handing over its events. The
+// worker is held, once, after the workflow function returned and before that task completes;
+// the notification (Antom's S for the request) is signalled then, so it arrives exactly while
+// the run closes, after the record was final.
+func TestNotificationWhileTheRunCloses(t *testing.T) {
+	srv := temporaltest.Start(t)
+	ctx := context.Background()
+	sim := alipaytest.NewServer(alipaytest.Config{})
+	defer sim.Close()
+	antom, err := alipay.NewClient(sim.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	defer sink.Close()
+	const tq = "closing"
+	hold := &holdClose{closing: make(chan struct{}), proceed: make(chan struct{})}
+	w := worker.New(srv.Client, tq, worker.Options{Interceptors: []interceptor.WorkerInterceptor{hold}, DeadlockDetectionTimeout: time.Minute})
+	workflows.RegisterWith(w, workflows.Options{Events: true})
+	w.RegisterActivity(&activities.Activities{Antom: antom, Events: &events.Sender{URL: sink.URL, Secret: eventsSecret}})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	cc := capture.Client{Temporal: srv.Client, TaskQueue: tq}
+
+	p, err := sim.Authorize(alipaytest.Authorization{Amount: usd10, Scenario: alipaytest.Scenario{Result: "F", NoNotify: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := workflows.CaptureInput{PaymentID: p.PaymentID, Amount: usd10, AuthorizedAt: time.Now(),
+		Policy: workflows.Policy{InquirySchedule: []time.Duration{time.Second}, CallTimeout: 10 * time.Second}}
+	started := make(chan error, 1)
+	go func() { _, err := cc.Start(ctx, in); started <- err }() // answered F before the close, or in the held task
+
+	select {
+	case <-hold.closing:
+	case <-time.After(time.Minute):
+		t.Fatal("the run never reached its close")
+	}
+	id := workflows.CaptureRequestID(p.PaymentID, workflows.StartKey)
+	n := workflows.Notification{CaptureNotification: alipay.CaptureNotification{NotifyType: alipay.NotifyTypeCaptureResult,
+		Result:           alipay.Result{ResultCode: alipay.CodeSuccess, ResultStatus: alipay.StatusSuccess, ResultMessage: "success"},
+		CaptureRequestID: id, PaymentID: p.PaymentID, CaptureID: "LATE-S", CaptureAmount: usd10}}
+	err = srv.Client.SignalWorkflow(ctx, workflows.WorkflowID(p.PaymentID), "", workflows.SignalNotifyCapture, n)
+	close(hold.proceed)
+	if err != nil {
+		t.Fatalf("the notification was not accepted while the run closed: %v", err)
+	}
+	if err := <-started; err != nil {
+		t.Fatalf("start: %v", err)
+	}
+
+	st, err := cc.Wait(ctx, p.PaymentID)
+	rec, ok := st.Record(id)
+	if err != nil || st.State != workflows.StateCaptured || !ok || rec.State != workflows.StateCaptured || rec.Contradiction == "" {
+		t.Fatalf("closed %s (record %+v), %v: want CAPTURED, the S that arrived while the run closed recorded as a contradiction", st.State, rec, err)
+	}
+}
+
+// holdClose holds the first capture run, once, between its workflow function's return and the
+// completion of that workflow task, until proceed is closed.
+type holdClose struct {
+	interceptor.WorkerInterceptorBase
+	once             sync.Once
+	closing, proceed chan struct{}
+}
+
+func (h *holdClose) InterceptWorkflow(_ workflow.Context, next interceptor.WorkflowInboundInterceptor) interceptor.WorkflowInboundInterceptor {
+	return &holdCloseInbound{WorkflowInboundInterceptorBase: interceptor.WorkflowInboundInterceptorBase{Next: next}, h: h}
+}
+
+type holdCloseInbound struct {
+	interceptor.WorkflowInboundInterceptorBase
+	h *holdClose
+}
+
+func (i *holdCloseInbound) ExecuteWorkflow(ctx workflow.Context, in *interceptor.ExecuteWorkflowInput) (any, error) {
+	res, err := i.Next.ExecuteWorkflow(ctx, in)
+	if workflow.GetInfo(ctx).WorkflowType.Name == workflows.WorkflowType && !workflow.IsReplaying(ctx) {
+		i.h.once.Do(func() {
+			close(i.h.closing)
+			select { // test-only: a real workflow never blocks on the world
+			case <-i.h.proceed:
+			case <-time.After(30 * time.Second):
+			}
+		})
+	}
+	return res, err
+}
