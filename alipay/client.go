@@ -297,6 +297,11 @@ func (c *Client) call(ctx context.Context, op, path string, req, out any, result
 	if err := json.Unmarshal(raw, out); err != nil {
 		return unknown(status, fmt.Errorf("response body is not the expected JSON: %w", err))
 	}
+	if b, ok := out.(interface{ check() error }); ok {
+		if err := b.check(); err != nil {
+			return unknown(status, fmt.Errorf("response: %w", err))
+		}
+	}
 	if result.Action() == ActionNone {
 		return unknown(status, fmt.Errorf("response result has no valid status: %+v", *result))
 	}

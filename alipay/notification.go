@@ -95,7 +95,9 @@ func (v NotificationVerifier) Verify(method, path string, header http.Header, bo
 	if head.NotifyType == "" {
 		return nil, fmt.Errorf("%w: no notifyType", ErrMalformedNotification)
 	}
-	return &Notification{NotifyType: head.NotifyType, PaymentID: head.PaymentID, ClientID: clientID, Merchant: v.Merchant, RequestTime: reqTime, Body: body}, nil
+	// Bounded for logs and labels; the body keeps the signed bytes.
+	return &Notification{NotifyType: boundTo(head.NotifyType, maxShortText), PaymentID: boundTo(head.PaymentID, MaxIDLength),
+		ClientID: clientID, Merchant: v.Merchant, RequestTime: reqTime, Body: body}, nil
 }
 
 // NotificationVerifiers verifies notifications for several merchant accounts: the notification's
@@ -141,10 +143,14 @@ func (n *Notification) Capture() (*CaptureNotification, error) {
 	return ParseCaptureNotification(n.Body)
 }
 
-// ParseCaptureNotification decodes and checks an already verified notifyCapture body.
+// ParseCaptureNotification decodes and checks an already verified notifyCapture body: its
+// identifiers must be Antom's (CheckID), and its free text is cut to its bounds.
 func ParseCaptureNotification(body []byte) (*CaptureNotification, error) {
 	var c CaptureNotification
 	if err := json.Unmarshal(body, &c); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformedNotification, err)
+	}
+	if err := c.check(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformedNotification, err)
 	}
 	switch {

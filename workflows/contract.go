@@ -337,16 +337,16 @@ func (st Status) CapturedRequestIDs() []string {
 }
 
 // Agrees reports whether a verified capture result agrees with the record of its request id
-// in a closed authorization: an S for a CAPTURED record, an F for a record that captured
-// nothing. A result for a request the authorization never sent agrees only when it is an F
-// (nothing moved).
+// in a closed authorization: an S for a CAPTURED record of the same captured amount, an F for a
+// record that captured nothing. A result for a request the authorization never sent agrees
+// only when it is an F (nothing moved).
 func (st Status) Agrees(n alipay.CaptureNotification) bool {
 	rec, ok := st.Record(n.CaptureRequestID)
 	if !ok {
 		return n.Result.ResultStatus == alipay.StatusFail
 	}
 	if n.Result.ResultStatus == alipay.StatusSuccess {
-		return rec.State == StateCaptured
+		return rec.State == StateCaptured && rec.CapturedAmount == n.CaptureAmount
 	}
 	return rec.State != StateCaptured && rec.State != StateUnresolved
 }

@@ -120,8 +120,9 @@ func (r *record) succeeded(o outcome) {
 
 // contradict applies a notification to a final record. One that agrees changes nothing. An S
 // for a record that captured nothing makes it CAPTURED: Antom's signed word that money moved
-// wins. An F for a CAPTURED record keeps it CAPTURED (so nothing is captured again) and flags
-// it: only a person can settle which is right.
+// wins. An F for a CAPTURED record, or an S for another amount, keeps the record as it is (so
+// nothing is captured again, and the totals keep the first answer) and flags it: only a person
+// can settle which is right.
 func (r *record) contradict(o outcome) bool {
 	if o.by != ResolvedByNotification {
 		return false // a late answer of our own series or inquiry changes nothing once final
@@ -133,6 +134,9 @@ func (r *record) contradict(o outcome) bool {
 		r.Overdue, r.ResolveBy = false, time.Time{}
 		r.succeeded(o)
 		r.Contradiction = fmt.Sprintf("Antom notified S (capture %s, %s) for a capture recorded %s", o.id, o.amount, was)
+		return true
+	case o.kind == outSucceeded && r.State == StateCaptured && o.amount != r.CapturedAmount && r.Contradiction == "":
+		r.Contradiction = fmt.Sprintf("Antom notified S (capture %s) for %s; the record holds %s: check it with inquiryPayment", o.id, o.amount, r.CapturedAmount)
 		return true
 	case o.kind == outFailed && r.State == StateCaptured && r.Contradiction == "":
 		r.Contradiction = "Antom notified F (" + o.result.String() + ") for a capture recorded CAPTURED: check it with inquiryPayment"

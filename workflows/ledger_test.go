@@ -238,9 +238,14 @@ func TestStatusAgrees(t *testing.T) {
 		{CaptureRequestID: "R4", State: workflows.StateUnresolved},
 		{CaptureRequestID: "R5", State: workflows.StateExpired},
 		{CaptureRequestID: "R6", State: workflows.StateCancelled},
+		{CaptureRequestID: "R7", State: workflows.StateCaptured, CapturedAmount: usd10},
 	}}
 	n := func(id, status string) alipay.CaptureNotification {
-		return alipay.CaptureNotification{CaptureRequestID: id, Result: alipay.Result{ResultStatus: status}}
+		c := alipay.CaptureNotification{CaptureRequestID: id, Result: alipay.Result{ResultStatus: status}}
+		if id == "R7" {
+			c.CaptureAmount = usd10
+		}
+		return c
 	}
 	for _, tt := range []struct {
 		id, status string
@@ -248,10 +253,16 @@ func TestStatusAgrees(t *testing.T) {
 	}{
 		{"R1", "S", true}, {"R3", "S", true}, {"R2", "F", true}, {"R9", "F", true},
 		{"R2", "S", false}, {"R9", "S", false}, {"R1", "F", false}, {"R4", "F", false}, {"R4", "S", false},
-		{"R5", "F", true}, {"R6", "F", true}, {"R5", "S", false}, {"R6", "S", false},
+		{"R5", "F", true}, {"R6", "F", true}, {"R5", "S", false}, {"R6", "S", false}, {"R7", "S", true},
 	} {
 		if got := st.Agrees(n(tt.id, tt.status)); got != tt.agrees {
 			t.Errorf("%s for %s: agrees %v, want %v", tt.status, tt.id, got, tt.agrees)
 		}
+	}
+	// An S of another amount than the record's is a discrepancy of a closed capture (rule 7).
+	other := n("R7", "S")
+	other.CaptureAmount = alipay.MustParseDecimal("USD", "9.99")
+	if st.Agrees(other) {
+		t.Error("an S for 9.99 USD agrees with a record that captured 10.00 USD")
 	}
 }

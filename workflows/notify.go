@@ -26,6 +26,7 @@ func (w *captureRun) drain(ctx workflow.Context) bool {
 // authorization never sent, it changes the record to what Antom did and counts the
 // contradiction where operators see it.
 func (w *captureRun) route(ctx workflow.Context, n Notification) bool {
+	n.CaptureNotification = n.Bounded() // whoever signalled it, nothing it holds outgrows the status
 	status := n.Result.ResultStatus
 	switch {
 	case MerchantName(n.Merchant) != w.merchant:

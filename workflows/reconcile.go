@@ -35,6 +35,9 @@ type ReconcileInput struct {
 	// ClosedState and ClosedRunID describe the capture workflow the notification contradicts.
 	ClosedState State  `json:"closedState"`
 	ClosedRunID string `json:"closedRunId,omitempty"`
+	// ClosedAmount is what the closed capture's record of the request says Antom captured (for
+	// an S whose amount differs from it).
+	ClosedAmount alipay.Amount `json:"closedAmount,omitzero"`
 }
 
 // ReconcileResult is what inquiryPayment says of the contradicting notification.
@@ -78,6 +81,9 @@ func ReconcileWorkflow(ctx workflow.Context, in ReconcileInput) (*ReconcileResul
 	}
 	captured := inq.Found && inq.TransactionStatus == alipay.TxSuccess
 	switch {
+	case n.Result.ResultStatus == alipay.StatusSuccess && captured && in.ClosedState == StateCaptured && !in.ClosedAmount.IsZero():
+		res.Verdict = fmt.Sprintf("Antom reports capture %s of request %s as %s; the closed capture recorded %s: settle the difference",
+			inq.CaptureID, n.CaptureRequestID, inq.CaptureAmount, in.ClosedAmount)
 	case n.Result.ResultStatus == alipay.StatusSuccess && captured:
 		res.Verdict = fmt.Sprintf("Antom confirms capture %s (%s) of request %s: the capture workflow closed %s, but the money was captured",
 			inq.CaptureID, inq.CaptureAmount, n.CaptureRequestID, in.ClosedState)

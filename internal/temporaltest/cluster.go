@@ -25,9 +25,12 @@ import (
 	"text/template"
 	"time"
 
-	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/capturekit/alipay-capture/workflows"
 )
 
 // EnvPostgres names the variable holding the URL of the PostgreSQL server that PostgreSQL-backed
@@ -431,16 +434,42 @@ func (c *Cluster) prepareNamespace(ctx context.Context) error {
 		return err
 	}
 	defer tc.Close()
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	return awaitSearchAttributes(ctx, tc, c.Namespace)
+}
+
+// awaitSearchAttributes waits until a workflow task can upsert every search attribute of
+// CaptureWorkflow: the frontend and the history service each learn a namespace's new search
+// attributes when their caches next refresh, and the history service's is the one a capture's
+// upsert meets. A probe workflow upserts them all, on a task queue of its own, until it
+// completes.
+func awaitSearchAttributes(ctx context.Context, tc client.Client, namespace string) error {
+	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
-	for {
-		_, err := tc.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Query: "AlipayPaymentId = 'probe' AND CaptureStatus = 'probe' AND OrderId = 'probe' AND CaptureDeadline > '2000-01-01T00:00:00Z' AND AlipayMerchant = 'probe'"})
+	queue := "search-attributes-probe-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	w := worker.New(tc, queue, worker.Options{})
+	w.RegisterWorkflowWithOptions(func(ctx workflow.Context) error {
+		return workflow.UpsertTypedSearchAttributes(ctx, workflows.AttrPaymentID.ValueSet("probe"), workflows.AttrStatus.ValueSet("probe"),
+			workflows.AttrOrderID.ValueSet("probe"), workflows.AttrDeadline.ValueSet(time.Unix(0, 0)), workflows.AttrMerchant.ValueSet("probe"))
+	}, workflow.RegisterOptions{Name: "SearchAttributesProbe"})
+	if err := w.Start(); err != nil {
+		return err
+	}
+	defer w.Stop()
+	for attempt := 1; ; attempt++ {
+		id := queue + "-" + strconv.Itoa(attempt)
+		run, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue, WorkflowExecutionTimeout: time.Minute}, "SearchAttributesProbe")
 		if err == nil {
-			return nil
+			pctx, pcancel := context.WithTimeout(ctx, 3*time.Second)
+			err = run.Get(pctx, nil)
+			pcancel()
+			if err == nil {
+				return nil
+			}
+			_ = tc.TerminateWorkflow(context.Background(), id, "", "search attributes not usable yet")
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("namespace %s not usable after setup: %w", c.Namespace, err)
+			return fmt.Errorf("namespace %s: a workflow cannot upsert the search attributes after setup: %w", namespace, err)
 		case <-time.After(250 * time.Millisecond):
 		}
 	}

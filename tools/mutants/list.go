@@ -324,6 +324,84 @@ var mutants = []mutant{
 		why:  "a cancel accepted while the deadline's own void runs is never served: the run hangs (rule 14)",
 	},
 
+	// Notifications at the limits.
+	{
+		name: "notification-text-unbounded",
+		file: "alipay/limits.go",
+		from: `func (c *CaptureNotification) check() error {
+	c.Result.bound()`,
+		to:   `func (c *CaptureNotification) check() error {`,
+		pkgs: []string{"./alipay/"},
+		why:  "a signed 1 MiB resultMessage reaches the workflow's history and failure: Temporal terminates the capture",
+	},
+	{
+		name: "notification-ids-unchecked",
+		file: "alipay/limits.go",
+		from: `	if err := CheckID("paymentId", c.PaymentID); err != nil {`,
+		to:   `	if err := CheckID("paymentId", c.PaymentID); false && err != nil {`,
+		pkgs: []string{"./alipay/"},
+		why:  "a paymentId gRPC cannot carry is answered 503 forever and pages on-call for a healthy Temporal",
+	},
+	{
+		name: "response-text-unbounded",
+		file: "alipay/limits.go",
+		from: `func (r *CaptureResponse) check() error {
+	r.Result.bound()`,
+		to:   `func (r *CaptureResponse) check() error {`,
+		pkgs: []string{"./alipay/"},
+		why:  "an oversized answer reaches the capture activity's result and the history",
+	},
+	{
+		name: "workflow-takes-unbounded-signals",
+		file: "workflows/notify.go",
+		from: `	n.CaptureNotification = n.Bounded()`,
+		to:   `	_ = n.Bounded()`,
+		pkgs: []string{"./workflows/"},
+		why:  "a notification signalled by another sender than the webhook outgrows the status and the result",
+	},
+	{
+		name: "resends-always-signalled",
+		file: "webhook/receiver/receiver.go",
+		from: `	return st.Agrees(*c)
+}`,
+		to: `	return false
+}`,
+		pkgs: []string{"./webhook/receiver/"},
+		why:  "every resend of a notification the capture holds adds to its history, until Temporal terminates it",
+	},
+	{
+		name: "resend-skipped-while-in-flight",
+		file: "webhook/receiver/receiver.go",
+		from: `ok && !rec.State.Final() {`,
+		to:   `ok && rec.State == "" {`,
+		pkgs: []string{"./webhook/receiver/"},
+		why:  "a resend is acknowledged without a signal though the capture has not applied it",
+	},
+	{
+		name: "agrees-ignores-the-amount",
+		file: "workflows/contract.go",
+		from: `		return rec.State == StateCaptured && rec.CapturedAmount == n.CaptureAmount`,
+		to:   `		return rec.State == StateCaptured`,
+		pkgs: []string{"./workflows/", "./webhook/receiver/"},
+		why:  "an S for another amount than a closed capture holds is acknowledged as agreeing: a discrepancy nobody sees",
+	},
+	{
+		name: "contradicting-amount-of-a-captured-record-ignored",
+		file: "workflows/ledger.go",
+		from: `	case o.kind == outSucceeded && r.State == StateCaptured && o.amount != r.CapturedAmount && r.Contradiction == "":`,
+		to:   `	case false:`,
+		pkgs: []string{"./workflows/"},
+		why:  "Antom's S for another amount than a CAPTURED record holds is dropped while the authorization is open",
+	},
+	{
+		name: "notify-type-label-unbounded",
+		file: "webhook/receiver/metrics.go",
+		from: `	return "other"`,
+		to:   `	return t`,
+		pkgs: []string{"./webhook/receiver/"},
+		why:  "every invented notifyType grows /metrics for good",
+	},
+
 	// Antom's answers and the events.
 	{
 		name: "response-client-id-unchecked",

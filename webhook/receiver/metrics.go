@@ -1,10 +1,13 @@
 package receiver
 
 import (
+	"slices"
 	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/capturekit/alipay-capture/alipay"
 )
 
 // Metrics counts what the receiver does with notifications. A nil *Metrics records nothing.
@@ -14,6 +17,7 @@ type Metrics struct {
 	signalled    *prometheus.CounterVec
 	signalFailed *prometheus.CounterVec
 	orphaned     *prometheus.CounterVec
+	duplicates   *prometheus.CounterVec
 	contradicted *prometheus.CounterVec
 	relayed      *prometheus.CounterVec
 	ackSeconds   prometheus.Histogram
@@ -34,6 +38,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Capture notifications answered 5xx because Temporal did not take the signal (Antom resends), by merchant account."}, []string{"merchant"}),
 		orphaned: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "alipay_capture_notifications_orphaned_total",
 			Help: "Capture notifications for a finished capture that agree with its final state, acknowledged, by merchant account."}, []string{"merchant"}),
+		duplicates: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "alipay_capture_notifications_duplicate_total",
+			Help: "Resent capture notifications the running capture already held, acknowledged without a signal, by merchant account."}, []string{"merchant"}),
 		contradicted: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "alipay_capture_notifications_contradicting_total",
 			Help: "Capture notifications that contradict a finished capture, recorded as a reconciliation workflow, then acknowledged, by merchant account."}, []string{"merchant"}),
 		relayed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "alipay_capture_notifications_relayed_total",
@@ -42,14 +48,25 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Time from receiving a capture notification to acknowledging it.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}}),
 	}
-	reg.MustRegister(m.received, m.refused, m.signalled, m.signalFailed, m.orphaned, m.contradicted, m.relayed, m.ackSeconds)
+	reg.MustRegister(m.received, m.refused, m.signalled, m.signalFailed, m.orphaned, m.duplicates, m.contradicted, m.relayed, m.ackSeconds)
 	return m
 }
 
 func (m *Metrics) receivedType(merchant, t string) {
 	if m != nil {
-		m.received.WithLabelValues(merchant, t).Inc()
+		m.received.WithLabelValues(merchant, notifyTypeLabel(t)).Inc()
 	}
+}
+
+// knownNotifyTypes are the notifyType values of the spec (§5, §9) and notifyRefund's; the label
+// of any other is "other", so that a signed notification cannot grow /metrics.
+var knownNotifyTypes = []string{alipay.NotifyTypeCaptureResult, "PAYMENT_RESULT", "PAYMENT_PENDING", "UPDATE_AMOUNT_RESULT", "REFUND_RESULT"}
+
+func notifyTypeLabel(t string) string {
+	if slices.Contains(knownNotifyTypes, t) {
+		return t
+	}
+	return "other"
 }
 
 func (m *Metrics) refusedFor(reason string) {
@@ -68,6 +85,13 @@ func (m *Metrics) signalledResult(merchant, status string, start time.Time) {
 func (m *Metrics) orphan(merchant string, start time.Time) {
 	if m != nil {
 		m.orphaned.WithLabelValues(merchant).Inc()
+		m.ackSeconds.Observe(time.Since(start).Seconds())
+	}
+}
+
+func (m *Metrics) duplicateOf(merchant string, start time.Time) {
+	if m != nil {
+		m.duplicates.WithLabelValues(merchant).Inc()
 		m.ackSeconds.Observe(time.Since(start).Seconds())
 	}
 }

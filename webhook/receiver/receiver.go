@@ -13,12 +13,17 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
+	"sync"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+
+	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/capturekit/alipay-capture/alipay"
 	"github.com/capturekit/alipay-capture/capture"
@@ -38,6 +43,8 @@ type Temporal interface {
 	GetWorkflow(ctx context.Context, workflowID, runID string) client.WorkflowRun
 	// ExecuteWorkflow records a contradicting result as a reconciliation workflow.
 	ExecuteWorkflow(ctx context.Context, options client.StartWorkflowOptions, workflow any, args ...any) (client.WorkflowRun, error)
+	// QueryWorkflow reads a running capture's status, to tell a resend it already holds.
+	QueryWorkflow(ctx context.Context, workflowID, runID, queryType string, args ...any) (converter.EncodedValue, error)
 }
 
 // Verifier checks a notification's Client-Id and Antom's signature over it, and names its merchant
@@ -69,7 +76,13 @@ type Handler struct {
 	Logger *slog.Logger
 	// Metrics, if set, counts notifications by outcome.
 	Metrics *Metrics
+
+	seenOnce sync.Once
+	seen     *lru.Cache[string, struct{}] // notifications signalled lately (see duplicate)
 }
+
+// seenSize bounds the notifications the receiver remembers having signalled.
+const seenSize = 100_000
 
 // Routes returns a mux serving h on POST h.Path and a liveness probe on GET /healthz.
 func Routes(h *Handler) *http.ServeMux {
@@ -125,9 +138,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c, err := n.Capture()
 	if err != nil {
+		// Signed, but not something that can ever be delivered: refused with the reason, not
+		// counted as a failure of Temporal.
 		log.Error("capture notification is malformed", "err", err)
 		h.Metrics.refusedFor("malformed")
-		http.Error(w, "malformed capture notification", http.StatusBadRequest)
+		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
 	log = log.With("captureRequestId", c.CaptureRequestID, "result", c.Result.String())
@@ -137,10 +152,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
+	key := seenKey(n.Merchant, c)
+	if h.duplicate(ctx, key, n.Merchant, c) {
+		log.Info("capture notification already held by the running capture; acknowledged without a signal")
+		h.Metrics.duplicateOf(merchant, start)
+		alipay.WriteAck(w)
+		return
+	}
 	err = h.Temporal.SignalWorkflow(ctx, workflows.WorkflowID(c.PaymentID), "", workflows.SignalNotifyCapture, workflows.Notification{Merchant: n.Merchant, CaptureNotification: *c})
 	var notFound *serviceerror.NotFound
 	switch {
 	case err == nil:
+		h.remember(key)
 		log.Info("capture notification signalled")
 		h.Metrics.signalledResult(merchant, c.Result.ResultStatus, start)
 	case errors.As(err, &notFound):
@@ -153,6 +176,49 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	alipay.WriteAck(w)
+}
+
+// seenKey names a notification's content for duplicate detection: its account, payment,
+// request, status and captured amount.
+func seenKey(merchant string, c *alipay.CaptureNotification) string {
+	return strings.Join([]string{workflows.MerchantName(merchant), c.PaymentID, c.CaptureRequestID, c.Result.ResultStatus, c.CaptureAmount.String()}, "\x00")
+}
+
+func (h *Handler) remember(key string) {
+	h.seenOnce.Do(func() { h.seen, _ = lru.New[string, struct{}](seenSize) })
+	h.seen.Add(key, struct{}{})
+}
+
+// duplicate reports a resend of a notification this receiver signalled before and that the
+// running capture already holds: its record is final and agrees, or it is an F for a request
+// the capture never sent (nothing moved). Such a resend is acknowledged without a signal, so
+// that Antom's resends, or a flood of them, do not grow the capture's history. Anything the
+// receiver cannot confirm (no worker answers the query within half the signal timeout) is
+// signalled as usual.
+func (h *Handler) duplicate(ctx context.Context, key, merchant string, c *alipay.CaptureNotification) bool {
+	h.seenOnce.Do(func() { h.seen, _ = lru.New[string, struct{}](seenSize) })
+	if !h.seen.Contains(key) {
+		return false
+	}
+	budget := time.Until(deadlineOf(ctx)) / 2
+	qctx, cancel := context.WithTimeout(ctx, budget)
+	defer cancel()
+	v, err := h.Temporal.QueryWorkflow(qctx, workflows.WorkflowID(c.PaymentID), "", workflows.QueryStatus)
+	var st workflows.Status
+	if err != nil || v.Get(&st) != nil || workflows.MerchantName(st.Merchant) != workflows.MerchantName(merchant) {
+		return false
+	}
+	if rec, ok := st.Record(c.CaptureRequestID); ok && !rec.State.Final() {
+		return false
+	}
+	return st.Agrees(*c)
+}
+
+func deadlineOf(ctx context.Context) time.Time {
+	if d, ok := ctx.Deadline(); ok {
+		return d
+	}
+	return time.Now().Add(5 * time.Second)
 }
 
 func (h *Handler) unavailable(w http.ResponseWriter, n *alipay.Notification) {
@@ -207,6 +273,9 @@ func (h *Handler) noRunningCapture(ctx context.Context, w http.ResponseWriter, r
 		return
 	}
 	in := workflows.ReconcileInput{Merchant: st.Merchant, Notification: *c, ClosedState: st.State, ClosedRunID: runID}
+	if rec, ok := st.Record(c.CaptureRequestID); ok && rec.State == workflows.StateCaptured {
+		in.ClosedAmount = rec.CapturedAmount
+	}
 	rid, err := capture.StartReconcile(ctx, h.Temporal, h.TaskQueue, in,
 		fmt.Sprintf("%s notification for a %s capture of payment %s", c.Result.ResultStatus, st.State, c.PaymentID))
 	if err != nil {

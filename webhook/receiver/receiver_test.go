@@ -23,6 +23,7 @@ import (
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/capturekit/alipay-capture/alipay"
 	"github.com/capturekit/alipay-capture/alipay/alipaytest"
@@ -49,6 +50,28 @@ type fakeTemporal struct {
 	// result and start of a reconciliation workflow, once each.
 	describeErr, resultErr, startErr error
 	reads                            int // results read
+	// running, if set, answers the status query of a running capture; nil: no worker answers.
+	running func(paymentID string) workflows.Status
+	queries int
+}
+
+func (f *fakeTemporal) QueryWorkflow(_ context.Context, id, _, query string, _ ...any) (converter.EncodedValue, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.queries++
+	if f.running == nil || query != workflows.QueryStatus {
+		return nil, context.DeadlineExceeded
+	}
+	return statusValue(f.running(strings.TrimPrefix(id, "capture/"))), nil
+}
+
+// statusValue is a query's answer holding a Status.
+type statusValue workflows.Status
+
+func (v statusValue) HasValue() bool { return true }
+func (v statusValue) Get(p any) error {
+	*p.(*workflows.Status) = workflows.Status(v)
+	return nil
 }
 
 // once returns *err and clears it.
@@ -93,8 +116,11 @@ func (f *fakeTemporal) finished(state workflows.State, reqID string) {
 		if id == "" {
 			id = workflows.CaptureRequestID(paymentID, workflows.StartKey)
 		}
-		return workflows.Status{State: state, PaymentID: paymentID, CaptureRequestID: id,
-			Captures: []workflows.CaptureRecord{{Seq: 1, Key: workflows.StartKey, CaptureRequestID: id, State: state}}}
+		rec := workflows.CaptureRecord{Seq: 1, Key: workflows.StartKey, CaptureRequestID: id, State: state}
+		if state == workflows.StateCaptured {
+			rec.CapturedAmount = usd10
+		}
+		return workflows.Status{State: state, PaymentID: paymentID, CaptureRequestID: id, Captures: []workflows.CaptureRecord{rec}}
 	}
 }
 
@@ -298,6 +324,7 @@ func TestNotificationForAFinishedCapture(t *testing.T) {
 		{"F for EXPIRED", alipaytest.Scenario{Result: "F"}, workflows.StateExpired, false, false},
 		{"F for CANCELLED", alipaytest.Scenario{Result: "F"}, workflows.StateCancelled, false, false},
 		{"F for UNRESOLVED", alipaytest.Scenario{Result: "F"}, workflows.StateUnresolved, false, true},
+		{"S of another amount for CAPTURED", alipaytest.Scenario{CapturedAmount: alipay.Amount{Currency: "USD", Value: "999"}}, workflows.StateCaptured, false, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newStack(t, "", serviceerror.NewNotFound("workflow execution already completed"))
@@ -323,6 +350,9 @@ func TestNotificationForAFinishedCapture(t *testing.T) {
 			if o.ID != workflows.ReconcileWorkflowID(p.PaymentID, p.Captures[0].CaptureRequestID, in.Notification.Result.ResultStatus) ||
 				o.TaskQueue != workflows.DefaultTaskQueue || in.ClosedState != tt.state || in.ClosedRunID != "run-1" {
 				t.Errorf("started %+v with %+v", o, in)
+			}
+			if wantAmount := (tt.state == workflows.StateCaptured && !tt.otherID); wantAmount != (in.ClosedAmount == usd10) {
+				t.Errorf("closedAmount %v: the closed record's captured amount goes with a contradiction of a CAPTURED record", in.ClosedAmount)
 			}
 		})
 	}
@@ -522,4 +552,69 @@ func TestMerchantTravelsWithTheNotification(t *testing.T) {
 			t.Errorf("delivery %+v, %d reconciliations: want it refused (relayed, no forward URL), never judged against the other account's capture", n, len(s.temporal.started))
 		}
 	})
+}
+
+// TestResendsTheCaptureHoldsAreNotSignalled: Antom's resends of a notification this receiver
+// signalled are acknowledged without a signal once the running capture holds it (its record
+// final and agreeing), so that resends cannot grow the history; when the capture does not hold
+// it yet, or no worker answers the query, every delivery is signalled.
+func TestResendsTheCaptureHoldsAreNotSignalled(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		state   workflows.State // the record's state in the running capture; "" for no answer
+		status  string          // the notification's
+		signals int
+	}{
+		{"held", workflows.StateCaptured, "S", 1},
+		{"held F", workflows.StateFailed, "F", 1},
+		{"still in flight", workflows.StateUnknown, "S", 4},
+		{"an F still in flight", workflows.StateUnknown, "F", 4},
+		{"no worker answers", "", "S", 4},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newStack(t, "")
+			if tt.state != "" {
+				s.temporal.running = func(pid string) workflows.Status {
+					id := workflows.CaptureRequestID(pid, workflows.StartKey)
+					return workflows.Status{State: tt.state, PaymentID: pid,
+						Captures: []workflows.CaptureRecord{{CaptureRequestID: id, State: tt.state, CapturedAmount: usd10}}}
+				}
+			}
+			body := `{"notifyType":"CAPTURE_RESULT","result":{"resultCode":"SUCCESS","resultStatus":"S","resultMessage":"success"},"captureRequestId":"` +
+				workflows.CaptureRequestID("PAY1", workflows.StartKey) + `","paymentId":"PAY1","captureId":"CAP1","captureAmount":{"currency":"USD","value":"1000"}}`
+			if tt.status == "F" {
+				body = `{"notifyType":"CAPTURE_RESULT","result":{"resultCode":"PROCESS_FAIL","resultStatus":"F","resultMessage":"failed"},"captureRequestId":"` +
+					workflows.CaptureRequestID("PAY1", workflows.StartKey) + `","paymentId":"PAY1"}`
+			}
+			for i := range 4 { // one after the other, as Antom's resends come
+				resp := s.signedPost(t, body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					t.Fatalf("delivery %d: HTTP %d", i+1, resp.StatusCode)
+				}
+			}
+			if got := len(s.temporal.signals); got != tt.signals {
+				t.Errorf("%d signals for 4 deliveries, want %d", got, tt.signals)
+			}
+			if got := s.metric(t, "alipay_capture_notifications_duplicate_total", ""); got != float64(4-tt.signals) {
+				t.Errorf("duplicate = %v, want %d", got, 4-tt.signals)
+			}
+		})
+	}
+}
+
+// TestNotifyTypeLabelsAreBounded: a notifyType nobody documents counts under "other", so that
+// signed notifications cannot grow /metrics.
+func TestNotifyTypeLabelsAreBounded(t *testing.T) {
+	s := newStack(t, "")
+	for i := range 20 {
+		resp := s.signedPost(t, `{"notifyType":"INVENTED_`+strconv.Itoa(i)+`","paymentId":"P1"}`)
+		resp.Body.Close()
+	}
+	resp := s.signedPost(t, paymentResult)
+	resp.Body.Close()
+	if other, known := s.metric(t, "alipay_capture_notifications_received_total", "other"),
+		s.metric(t, "alipay_capture_notifications_received_total", "PAYMENT_RESULT"); other != 20 || known != 1 {
+		t.Errorf("received{other} = %v, {PAYMENT_RESULT} = %v; want 20 and 1", other, known)
+	}
 }
