@@ -86,17 +86,32 @@ func (c Client) Capture(ctx context.Context, in workflows.CaptureInput, req work
 	in.Policy = in.Policy.WithDefaults()
 	req.Merchant = workflows.MerchantName(in.Merchant)
 	id := workflows.WorkflowID(in.PaymentID)
-	op := c.Temporal.NewWithStartWorkflowOperation(c.startOptions(in, enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING), workflows.WorkflowType, in)
-	h, err := c.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
-		StartWorkflowOperation: op,
-		UpdateOptions: client.UpdateWorkflowOptions{
-			// No UpdateID: each call is its own request, and the workflow recognises the key, so
-			// that a repeat reports AlreadyStarted (Temporal would replay the first reply).
-			UpdateName:   workflows.UpdateCapture,
-			Args:         []any{req},
-			WaitForStage: client.WorkflowUpdateStageAccepted,
-		},
-	})
+	var h client.WorkflowUpdateHandle
+	var err error
+	for attempt := 1; ; attempt++ {
+		op := c.Temporal.NewWithStartWorkflowOperation(c.startOptions(in, enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING), workflows.WorkflowType, in)
+		h, err = c.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+			StartWorkflowOperation: op,
+			UpdateOptions: client.UpdateWorkflowOptions{
+				// No UpdateID: each call is its own request, and the workflow recognises the key, so
+				// that a repeat reports AlreadyStarted (Temporal would replay the first reply).
+				UpdateName:   workflows.UpdateCapture,
+				Args:         []any{req},
+				WaitForStage: client.WorkflowUpdateStageAccepted,
+			},
+		})
+		// Temporal aborts an Update whose workflow task failed (WorkflowNotReady, e.g. when
+		// concurrent starts and Updates of a new workflow race); it was not accepted, and the same
+		// key is safe to send again.
+		var notReady *serviceerror.WorkflowNotReady
+		if !errors.As(err, &notReady) || attempt == updateAttempts || ctx.Err() != nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Duration(attempt) * 200 * time.Millisecond):
+		}
+	}
 	if err != nil {
 		return c.captureRefused(ctx, err, in, req)
 	}
@@ -109,6 +124,9 @@ func (c Client) Capture(ctx context.Context, in workflows.CaptureInput, req work
 	}
 	return Started{WorkflowID: id, RunID: h.RunID(), AlreadyStarted: reply.Duplicate, Capture: &reply}, nil
 }
+
+// updateAttempts bounds the sends of one capture request that Temporal aborts (WorkflowNotReady).
+const updateAttempts = 5
 
 // captureRefused explains why a capture request was not taken; after the authorization closed
 // the answer comes from the closed run's final status.
