@@ -21,18 +21,21 @@ var (
 	ErrMalformedNotification = errors.New("malformed notification")
 )
 
+// RefusalReasons are the values RefusalReason returns.
+var RefusalReasons = []string{"bad_signature", "client_id", "malformed", "other"}
+
 // RefusalReason names why err refused a notification, as a short label for logs and metrics:
-// "bad_signature", "client_id", "malformed" or "other".
+// one of RefusalReasons.
 func RefusalReason(err error) string {
 	switch {
 	case errors.Is(err, ErrBadSignature):
-		return "bad_signature"
+		return RefusalReasons[0]
 	case errors.Is(err, ErrWrongClientID):
-		return "client_id"
+		return RefusalReasons[1]
 	case errors.Is(err, ErrMalformedNotification):
-		return "malformed"
+		return RefusalReasons[2]
 	}
-	return "other"
+	return RefusalReasons[3]
 }
 
 // NotificationVerifier verifies notifications that Antom sends to the merchant. Its zero value

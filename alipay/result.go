@@ -1,5 +1,10 @@
 package alipay
 
+import (
+	"maps"
+	"slices"
+)
+
 // Result status values: Antom's verdict on a call.
 const (
 	StatusSuccess = "S" // the operation succeeded
@@ -86,6 +91,10 @@ var configFailures = map[string]bool{
 	CodeNoInterfaceDef: true, CodeMethodNotSupported: true, CodeMediaTypeNotAcceptable: true,
 	CodeSystemError: true, CodeRepeatReqInconsistent: true,
 }
+
+// ConfigFailureCodes returns the F codes that mean our request or configuration is wrong (the
+// codes of ActionConfigFailure), sorted.
+func ConfigFailureCodes() []string { return slices.Sorted(maps.Keys(configFailures)) }
 
 // retrySameID are U codes after which Antom asks for the same request again.
 var retrySameID = map[string]bool{

@@ -48,20 +48,20 @@ func TestAlertRules(t *testing.T) {
 			t.Errorf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
 	}
-	// Every alert is tested and has a runbook line in the README.
+	// Every alert is tested and has a runbook line in docs/operations.md.
 	rules, err := os.ReadFile(filepath.Join("prometheus", "alerts.yml"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	tests, _ := os.ReadFile(filepath.Join("prometheus", "alerts_test.yml"))
-	readme, _ := os.ReadFile(filepath.Join("..", "README.md"))
+	runbook, _ := os.ReadFile(filepath.Join("..", "docs", "operations.md"))
 	for _, m := range regexp.MustCompile(`(?m)^\s*- alert: (\w+)`).FindAllStringSubmatch(string(rules), -1) {
 		name := m[1]
 		if !strings.Contains(string(tests), "alertname: "+name+"\n") {
 			t.Errorf("alert %s has no test in alerts_test.yml", name)
 		}
-		if !strings.Contains(string(readme), "| `"+name+"` |") {
-			t.Errorf("alert %s has no runbook line in README.md", name)
+		if !strings.Contains(string(runbook), "| `"+name+"` |") {
+			t.Errorf("alert %s has no runbook line in docs/operations.md", name)
 		}
 	}
 }

@@ -137,7 +137,7 @@ func TestMoneyTruthRules(t *testing.T) {
 		resp.Body.Close()
 		found := false
 		for _, line := range strings.Split(string(b), "\n") {
-			found = found || (strings.HasPrefix(line, "alipay_capture_finished_total{") && strings.Contains(line, `code="ORDER_NOT_EXIST"`) && strings.Contains(line, `outcome="FAILED"`))
+			found = found || (strings.HasPrefix(line, "alipay_capture_result_codes_total{") && strings.Contains(line, `code="ORDER_NOT_EXIST"`) && strings.Contains(line, `outcome="FAILED"`))
 		}
 		if !found {
 			t.Errorf("worker /metrics lacks the finished capture with its code:\n%s", b)

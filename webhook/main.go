@@ -46,7 +46,7 @@ func run(log *slog.Logger) error {
 		verifiers = append(verifiers, m.Verifier())
 		names = append(names, m.Name)
 	}
-	reg, err := metrics.New(log)
+	reg, err := metrics.New(log, "webhook")
 	if err != nil {
 		return err
 	}
@@ -79,7 +79,7 @@ func run(log *slog.Logger) error {
 		ForwardURL: s.ForwardURL,
 		TaskQueue:  s.TaskQueue,
 		Logger:     log,
-		Metrics:    receiver.NewMetrics(reg.Prometheus),
+		Metrics:    receiver.NewMetrics(reg.Prometheus, names...),
 	}
 	mux := receiver.Routes(h)
 	mux.Handle("GET /metrics", reg.Handler())

@@ -38,7 +38,9 @@ func run(log *slog.Logger) error {
 	}
 	acts := &activities.Activities{Merchants: map[string]activities.Antom{}}
 	accounts := make([]string, 0, len(merchants))
+	names := make([]string, 0, len(merchants))
 	for _, m := range merchants {
+		names = append(names, m.Name)
 		c, err := m.Client()
 		if err != nil {
 			return err
@@ -49,7 +51,7 @@ func run(log *slog.Logger) error {
 	if acts.Events, err = s.Events(); err != nil {
 		return err
 	}
-	reg, err := metrics.New(log)
+	reg, err := metrics.New(log, "worker")
 	if err != nil {
 		return err
 	}
@@ -57,6 +59,7 @@ func run(log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	reg.ExpectMerchants(names...)
 	opts.MetricsHandler = reg.Temporal
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -50,26 +51,40 @@ const (
 // the single-account variables (ALIPAY_CLIENT_ID, …).
 const DefaultMerchant = "default"
 
-// Metrics the workflow emits through the worker's metrics handler (the exporter adds "_seconds"
-// to the timer).
+// Metrics the workflow emits through the worker's metrics handler. The worker's registry
+// (internal/metrics) exports each with exactly the labels below, every series of known label
+// values created at 0 when the worker starts, so that the first event of each is counted.
 const (
-	// MetricStarted counts captures started.
+	// MetricStarted counts captures started; labels merchant.
 	MetricStarted = "alipay_capture_started_total"
-	// MetricFinished counts captures finished, tagged outcome (CAPTURED, FAILED, EXPIRED,
-	// CANCELLED, UNRESOLVED), resolved_by (response, notification, inquiry, deadline, cancel,
-	// timeout) and code (the last result code).
+	// MetricFinished counts captures finished; labels merchant, outcome (FinalStates) and
+	// resolved_by (Resolvers).
 	MetricFinished = "alipay_capture_finished_total"
-	// MetricTimeToResult is the time from start to the definitive result, tagged like MetricFinished.
-	MetricTimeToResult = "alipay_capture_time_to_result"
+	// MetricTimeToResult is the time from start to the definitive result, in seconds; labels
+	// merchant and outcome.
+	MetricTimeToResult = "alipay_capture_time_to_result_seconds"
+	// MetricResultCodes counts captures finished by outcome and last result code (Antom's codes
+	// and this project's: an open set, so each series is born at 1 with its first capture);
+	// labels merchant, outcome, code.
+	MetricResultCodes = "alipay_capture_result_codes_total"
 	// MetricDiscrepancies counts successful captures whose captured amount differs from the
-	// request (or was not reported).
+	// request (or was not reported); labels merchant.
 	MetricDiscrepancies = "alipay_capture_discrepancies_total"
 	// MetricExpiring counts the deadline guard's warnings: an authorization with an uncaptured
-	// remainder policy.warnBefore its deadline.
+	// remainder policy.warnBefore its deadline; labels merchant.
 	MetricExpiring = "alipay_capture_expiring_total"
 	// MetricContradictions counts notifications that contradicted a final record of a running
-	// authorization, or named a capture it never sent (rule 12); tagged result (S or F).
+	// authorization, or named a capture it never sent (rule 12); labels merchant, result (S or F).
 	MetricContradictions = "alipay_capture_workflow_contradictions_total"
+)
+
+// Labels of the workflow's metrics.
+const (
+	LabelMerchant   = "merchant"
+	LabelOutcome    = "outcome"
+	LabelResolvedBy = "resolved_by"
+	LabelCode       = "code"
+	LabelResult     = "result"
 )
 
 // Typed search attribute keys for the names above.
@@ -139,14 +154,11 @@ const (
 	StateUnresolved State = "UNRESOLVED"
 )
 
+// FinalStates are the states a closed workflow carries: a capture's outcome.
+var FinalStates = []State{StateCaptured, StateFailed, StateExpired, StateCancelled, StateUnresolved}
+
 // Final reports whether s is a final state: one a closed workflow carries.
-func (s State) Final() bool {
-	switch s {
-	case StateCaptured, StateFailed, StateExpired, StateCancelled, StateUnresolved:
-		return true
-	}
-	return false
-}
+func (s State) Final() bool { return slices.Contains(FinalStates, s) }
 
 // How a capture's outcome was learnt (Status.ResolvedBy).
 const (
@@ -159,6 +171,9 @@ const (
 	// cancelled in Temporal.
 	ResolvedByTimeout = "timeout"
 )
+
+// Resolvers are the values of Status.ResolvedBy for a closed capture.
+var Resolvers = []string{ResolvedByResponse, ResolvedByNotification, ResolvedByInquiry, ResolvedByDeadline, ResolvedByCancel, ResolvedByTimeout}
 
 // Result codes the workflow sets itself, beside Antom's.
 const (

@@ -56,11 +56,13 @@ func TestWorkflowMetrics(t *testing.T) {
 		}
 	}
 	for key, want := range map[string]float64{
-		"alipay_capture_started_total":                                           2,
-		"alipay_capture_finished_total,SUCCESS,CAPTURED,notification":            1,
-		"alipay_capture_finished_total,PROCESS_FAIL,FAILED,notification":         1,
-		"alipay_capture_time_to_result_seconds,SUCCESS,CAPTURED,notification":    1,
-		"alipay_capture_time_to_result_seconds,PROCESS_FAIL,FAILED,notification": 1,
+		"alipay_capture_started_total":                          2,
+		"alipay_capture_finished_total,CAPTURED,notification":   1,
+		"alipay_capture_finished_total,FAILED,notification":     1,
+		"alipay_capture_result_codes_total,SUCCESS,CAPTURED":    1,
+		"alipay_capture_result_codes_total,PROCESS_FAIL,FAILED": 1,
+		"alipay_capture_time_to_result_seconds,CAPTURED":        1,
+		"alipay_capture_time_to_result_seconds,FAILED":          1,
 	} {
 		if got[key] != want {
 			t.Errorf("%s = %v, want %v", key, got[key], want)
@@ -102,7 +104,7 @@ func TestExpiringMetric(t *testing.T) {
 // metricsSuite returns a worker's metrics registry and a test suite that reports to it.
 func metricsSuite(t *testing.T) (*metrics.Registry, *testsuite.WorkflowTestSuite) {
 	t.Helper()
-	reg, err := metrics.New(slog.New(slog.DiscardHandler))
+	reg, err := metrics.New(slog.New(slog.DiscardHandler), "worker")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -73,7 +73,7 @@ func (w *captureRun) route(ctx workflow.Context, n Notification) bool {
 func (w *captureRun) contradiction(ctx workflow.Context, rec *record, status string) {
 	w.log.Error("capture notification contradicts the authorization's ledger; recorded", "captureRequestId", rec.CaptureRequestID,
 		"state", rec.State, "contradiction", rec.Contradiction)
-	w.metrics.WithTags(map[string]string{"result": status}).Counter(MetricContradictions).Inc(1)
+	w.metrics.WithTags(map[string]string{LabelResult: status}).Counter(MetricContradictions).Inc(1)
 	w.l.settle(rec)
 	w.show(ctx)
 }

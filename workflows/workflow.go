@@ -66,7 +66,7 @@ func newCaptureRun(ctx workflow.Context, in CaptureInput, o Options) *captureRun
 		in:       in,
 		merchant: merchant,
 		log:      log.With(workflow.GetLogger(ctx), "merchant", merchant),
-		metrics:  workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"merchant": merchant}),
+		metrics:  workflow.GetMetricsHandler(ctx).WithTags(map[string]string{LabelMerchant: merchant}),
 		notes:    workflow.GetSignalChannel(ctx, SignalNotifyCapture),
 		l:        newLedger(in),
 		base:     Status{PaymentID: in.PaymentID, Merchant: merchant, OrderID: in.OrderID, Policy: in.Policy},
@@ -189,8 +189,9 @@ func (w *captureRun) finish(ctx workflow.Context, err error) (*Result, error) {
 	}
 	st = w.status()
 	// Replay-safe: the SDK emits workflow metrics only when the code runs for the first time.
-	tagged := w.metrics.WithTags(map[string]string{"outcome": string(st.State), "resolved_by": st.ResolvedBy, "code": st.ResultCode})
+	tagged := w.metrics.WithTags(map[string]string{LabelOutcome: string(st.State), LabelResolvedBy: st.ResolvedBy, LabelCode: st.ResultCode})
 	tagged.Counter(MetricFinished).Inc(1)
+	tagged.Counter(MetricResultCodes).Inc(1)
 	tagged.Timer(MetricTimeToResult).Record(workflow.Now(ctx).Sub(workflow.GetInfo(ctx).WorkflowStartTime))
 	if cancelled {
 		return nil, err

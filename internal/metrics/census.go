@@ -3,7 +3,9 @@ package metrics
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"math/big"
+	"slices"
 	"sync"
 	"time"
 
@@ -23,6 +25,9 @@ type CensusCollector struct {
 	last capture.Census
 	at   time.Time
 	ok   bool
+	// pots are the merchant accounts and currencies seen at risk since the process started:
+	// their gauges stay, at 0 when nothing is at risk there.
+	pots map[capture.Pot]bool
 
 	running, unknown, overdue, near, atRisk, atRiskNear, lastOK *prometheus.Desc
 }
@@ -33,6 +38,7 @@ func NewCensusCollector(census func(ctx context.Context, now time.Time) (capture
 		census:     census,
 		ttl:        ttl,
 		log:        log,
+		pots:       map[capture.Pot]bool{},
 		running:    prometheus.NewDesc("alipay_capture_running", "Captures running (PENDING, CAPTURING or UNKNOWN): money not captured yet.", nil, nil),
 		unknown:    prometheus.NewDesc("alipay_capture_unknown", "Captures in UNKNOWN now, waiting for Antom's answer.", nil, nil),
 		overdue:    prometheus.NewDesc("alipay_capture_overdue", "Captures in UNKNOWN past their deadline: Antom still processing them.", nil, nil),
@@ -62,9 +68,15 @@ func (c *CensusCollector) Collect(ch chan<- prometheus.Metric) {
 			c.log.Warn("capture census failed", "err", err)
 		} else {
 			c.last = cs
+			for p := range cs.AtRisk {
+				c.pots[p] = true
+			}
+			for p := range cs.AtRiskNearDeadline {
+				c.pots[p] = true
+			}
 		}
 	}
-	cs, ok := c.last, c.ok
+	cs, ok, pots := c.last, c.ok, slices.Collect(maps.Keys(c.pots))
 	c.mu.Unlock()
 	ch <- prometheus.MustNewConstMetric(c.lastOK, prometheus.GaugeValue, boolFloat(ok))
 	if !ok {
@@ -74,16 +86,18 @@ func (c *CensusCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.unknown, prometheus.GaugeValue, float64(cs.Unknown))
 	ch <- prometheus.MustNewConstMetric(c.overdue, prometheus.GaugeValue, float64(cs.Overdue))
 	ch <- prometheus.MustNewConstMetric(c.near, prometheus.GaugeValue, float64(cs.NearDeadline))
-	for k, v := range cs.AtRisk {
-		ch <- prometheus.MustNewConstMetric(c.atRisk, prometheus.GaugeValue, minorUnits(v), k.Merchant, k.Currency)
-	}
-	for k, v := range cs.AtRiskNearDeadline {
-		ch <- prometheus.MustNewConstMetric(c.atRiskNear, prometheus.GaugeValue, minorUnits(v), k.Merchant, k.Currency)
+	for _, p := range pots {
+		ch <- prometheus.MustNewConstMetric(c.atRisk, prometheus.GaugeValue, minorUnits(cs.AtRisk[p]), p.Merchant, p.Currency)
+		ch <- prometheus.MustNewConstMetric(c.atRiskNear, prometheus.GaugeValue, minorUnits(cs.AtRiskNearDeadline[p]), p.Merchant, p.Currency)
 	}
 }
 
-// minorUnits returns the sum as a Prometheus value: exact while below 2^53 minor units.
+// minorUnits returns the sum as a Prometheus value (0 for none): exact while below 2^53 minor
+// units.
 func minorUnits(v *big.Int) float64 {
+	if v == nil {
+		return 0
+	}
 	f, _ := new(big.Float).SetInt(v).Float64()
 	return f
 }

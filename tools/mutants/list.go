@@ -4,6 +4,44 @@ package main
 // packages whose tests must fail with it, and the truth it breaks. When a bug is fixed, add the
 // bug here as a mutant, with the test that catches it (docs/testing.md).
 var mutants = []mutant{
+	// Metrics the alerts read: a first event must be counted, and a gauge must say 0.
+	{
+		name: "finished-series-born-at-first-capture",
+		file: "internal/metrics/metrics.go",
+		from: `				r.own[workflows.MetricFinished].counter.WithLabelValues(m, string(o), by)`,
+		to:   `				_ = by`,
+		pkgs: []string{"./internal/metrics/"},
+		why:  "a finished capture's series appears at 1: Prometheus sees no increase, CaptureUnresolved never fires for the first UNRESOLVED and the success ratio is wrong",
+	},
+	{
+		name: "workflow-counters-left-to-the-sdk",
+		file: "internal/metrics/metrics.go",
+		from: `	if f := h.own[name]; f != nil && f.counter != nil {`,
+		to:   `	if f := h.own[name]; f != nil && f.timer != nil && f.counter != nil {`,
+		pkgs: []string{"./internal/metrics/"},
+		why:  "the workflow's counters go out with the SDK's tags as other series: the series created at 0 are never the ones counted",
+	},
+	{
+		name: "webhook-refusals-born-at-first",
+		file: "webhook/receiver/metrics.go",
+		from: `		m.refused.WithLabelValues(r)`,
+		to:   `		_ = r`,
+		pkgs: []string{"./webhook/receiver/"},
+		why:  "the first burst of refused notifications is invisible to increase(): WebhookRefusingNotifications stays silent",
+	},
+	{
+		name: "census-forgets-pots",
+		file: "internal/metrics/census.go",
+		from: `			for p := range cs.AtRisk {
+				c.pots[p] = true
+			}`,
+		to: `			clear(c.pots)
+			for p := range cs.AtRisk {
+				c.pots[p] = true
+			}`,
+		pkgs: []string{"./internal/metrics/"},
+		why:  "an amount at risk that is gone vanishes instead of saying 0: the dashboard shows No data in a healthy system",
+	},
 	// The webhook receiver: acknowledge only once recorded; no false alerts.
 	{
 		name: "webhook-acks-unrecorded-contradiction",

@@ -23,10 +23,19 @@ type Metrics struct {
 	ackSeconds   prometheus.Histogram
 }
 
+// Refusal reasons of the receiver's own, beside alipay.RefusalReasons.
+const (
+	reasonTooLarge       = "too_large"
+	reasonUnhandledType  = "unhandled_type"
+	reasonUnknownPayment = "unknown_payment"
+)
+
 // NewMetrics registers the receiver's metrics with reg. Counters of verified notifications carry
 // the merchant account (label merchant); refusals do not, since an unverified Client-Id says
-// nothing.
-func NewMetrics(reg prometheus.Registerer) *Metrics {
+// nothing. Every series whose labels are known in advance is created at 0, for these merchant
+// accounts, so that Prometheus counts the first event of each; only the relayed counter's HTTP
+// statuses are born with their first notification.
+func NewMetrics(reg prometheus.Registerer, merchants ...string) *Metrics {
 	m := &Metrics{
 		received: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "alipay_capture_notifications_received_total",
 			Help: "Verified notifications received, by merchant account and notifyType."}, []string{"merchant", "notify_type"}),
@@ -49,6 +58,20 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}}),
 	}
 	reg.MustRegister(m.received, m.refused, m.signalled, m.signalFailed, m.orphaned, m.duplicates, m.contradicted, m.relayed, m.ackSeconds)
+	for _, r := range append(slices.Clone(alipay.RefusalReasons), reasonTooLarge, reasonUnhandledType, reasonUnknownPayment) {
+		m.refused.WithLabelValues(r)
+	}
+	for _, mer := range merchants {
+		for _, t := range append(slices.Clone(knownNotifyTypes), otherNotifyType) {
+			m.received.WithLabelValues(mer, t)
+		}
+		for _, r := range []string{alipay.StatusSuccess, alipay.StatusFail} {
+			m.signalled.WithLabelValues(mer, r)
+		}
+		for _, c := range []*prometheus.CounterVec{m.signalFailed, m.orphaned, m.duplicates, m.contradicted} {
+			c.WithLabelValues(mer)
+		}
+	}
 	return m
 }
 
@@ -59,14 +82,16 @@ func (m *Metrics) receivedType(merchant, t string) {
 }
 
 // knownNotifyTypes are the notifyType values of the spec (§5, §9) and notifyRefund's; the label
-// of any other is "other", so that a signed notification cannot grow /metrics.
+// of any other is otherNotifyType, so that a signed notification cannot grow /metrics.
 var knownNotifyTypes = []string{alipay.NotifyTypeCaptureResult, "PAYMENT_RESULT", "PAYMENT_PENDING", "UPDATE_AMOUNT_RESULT", "REFUND_RESULT"}
+
+const otherNotifyType = "other"
 
 func notifyTypeLabel(t string) string {
 	if slices.Contains(knownNotifyTypes, t) {
 		return t
 	}
-	return "other"
+	return otherNotifyType
 }
 
 func (m *Metrics) refusedFor(reason string) {

@@ -112,8 +112,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			log.Warn("notification refused", "reason", "too_large", "limit", MaxBody)
-			h.Metrics.refusedFor("too_large")
+			log.Warn("notification refused", "reason", reasonTooLarge, "limit", MaxBody)
+			h.Metrics.refusedFor(reasonTooLarge)
 			http.Error(w, "notification larger than 1 MiB", http.StatusRequestEntityTooLarge)
 			return
 		}
@@ -141,7 +141,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// Signed, but not something that can ever be delivered: refused with the reason, not
 		// counted as a failure of Temporal.
 		log.Error("capture notification is malformed", "err", err)
-		h.Metrics.refusedFor("malformed")
+		h.Metrics.refusedFor(alipay.RefusalReason(alipay.ErrMalformedNotification))
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
@@ -291,9 +291,9 @@ func (h *Handler) noRunningCapture(ctx context.Context, w http.ResponseWriter, r
 // relay passes a notification of another type to ForwardURL and Antom the downstream's answer.
 func (h *Handler) relay(w http.ResponseWriter, r *http.Request, n *alipay.Notification, body []byte, log *slog.Logger) {
 	if h.ForwardURL == "" {
-		reason, msg := "unhandled_type", fmt.Sprintf("notifyType %s is not handled by this receiver", n.NotifyType)
+		reason, msg := reasonUnhandledType, fmt.Sprintf("notifyType %s is not handled by this receiver", n.NotifyType)
 		if n.NotifyType == alipay.NotifyTypeCaptureResult {
-			reason, msg = "unknown_payment", "capture result for a payment this system never captured"
+			reason, msg = reasonUnknownPayment, "capture result for a payment this system never captured"
 		}
 		log.Error("notification not handled here and WEBHOOK_FORWARD_URL is not set; refused so that Antom resends", "reason", reason)
 		h.Metrics.refusedFor(reason)
