@@ -111,8 +111,8 @@ func TestAlertsOnRealPrometheus(t *testing.T) {
 	if res, err := s.cc.Wait(ctx, euro.PaymentID); err != nil || res.State != workflows.StateCaptured {
 		t.Fatalf("second account: %+v, %v", res, err)
 	}
-	closes[workflows.StateCaptured]++
 	wg.Wait()
+	closes[workflows.StateCaptured]++ // the second account's
 	if t.Failed() {
 		t.FailNow()
 	}
