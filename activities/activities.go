@@ -161,7 +161,7 @@ func (a *Activities) DeliverEvent(ctx context.Context, e events.Event) error {
 	return a.Events.Send(ctx, e)
 }
 
-// Census takes the census of the running captures for the census schedule.
+// Census takes the census of the running captures for the census workflow (a local activity).
 func (a *Activities) Census(ctx context.Context) (workflows.CensusSnapshot, error) {
 	if a.TakeCensus == nil {
 		return workflows.CensusSnapshot{}, temporal.NewApplicationError("this worker takes no census", workflows.ErrTypeNotSent)
@@ -171,7 +171,7 @@ func (a *Activities) Census(ctx context.Context) (workflows.CensusSnapshot, erro
 
 // resultError maps a verified result to an activity error, or nil for S and "wait" U answers.
 // Refusals carry the result and the attempt number as details: an F on a later attempt answers a
-// resend, which the workflow does not take as final by itself (DESIGN §2, rule 2). A business
+// resend, which the workflow does not take as final by itself (docs/design.md, rule 2). A business
 // refusal is an expected outcome, marked benign so that the SDK does not log it as an error.
 func resultError(ctx context.Context, op string, r alipay.Result) error {
 	switch r.Action() {

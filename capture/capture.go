@@ -75,7 +75,7 @@ func (c Client) Start(ctx context.Context, in workflows.CaptureInput) (Started, 
 // Started.Capture; calling again with the same key is safe.
 //
 // The input is written with the policy defaults filled in, so that the authorization keeps them
-// whatever a later release changes (DESIGN §2, rule 8).
+// whatever a later release changes (docs/design.md, rule 8).
 func (c Client) Capture(ctx context.Context, in workflows.CaptureInput, req workflows.CaptureRequest) (Started, error) {
 	if err := in.Validate(); err != nil {
 		return Started{}, fmt.Errorf("invalid capture: %w", err)

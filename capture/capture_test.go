@@ -214,7 +214,7 @@ func TestCensus(t *testing.T) {
 	}
 }
 
-// TestStartFixesThePolicyInTheHistory (DESIGN §2, rule 8): the input written at start carries
+// TestStartFixesThePolicyInTheHistory (docs/design.md, rule 8): the input written at start carries
 // the policy with its defaults, so a release with other defaults cannot change a running capture.
 func TestStartFixesThePolicyInTheHistory(t *testing.T) {
 	e := setup(t)

@@ -11,10 +11,10 @@ import (
 
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/capturekit/alipay-capture/alipay"
 	"github.com/capturekit/alipay-capture/workflows"
@@ -156,51 +156,47 @@ func censusOf(s workflows.CensusSnapshot) Census {
 		AtRisk: pots(s.AtRisk), AtRiskNearDeadline: pots(s.AtRiskNearDeadline), ListCalls: s.ListCalls}
 }
 
-// ScheduleCensus makes sure the census schedule exists: one census of the running captures
-// every interval for the whole deployment, whichever worker takes it. A schedule that exists is
-// left as it is (its interval included); it reports whether it created it.
-func (c Client) ScheduleCensus(ctx context.Context, every time.Duration) (created bool, err error) {
-	_, err = c.Temporal.ScheduleClient().Create(ctx, client.ScheduleOptions{
-		ID:      workflows.CensusScheduleID,
-		Spec:    client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: every}}},
-		Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
-		Action: &client.ScheduleWorkflowAction{
-			ID:                       "capture-census",
-			Workflow:                 workflows.CensusWorkflowType,
-			TaskQueue:                c.taskQueue(),
-			WorkflowExecutionTimeout: 5 * time.Minute,
-		},
-		Note: "the census of running captures behind the alipay_capture_* gauges (amounts at risk)",
-	})
-	if errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
-		return false, nil
+// KeepCensus makes sure the census workflow runs: one census of the running captures every
+// interval for the whole deployment, whichever worker takes it. A census workflow that runs is
+// left as it is (its interval included); it reports whether it started one. It also deletes the
+// census schedule of earlier releases, if there is one.
+func (c Client) KeepCensus(ctx context.Context, every time.Duration) (started bool, err error) {
+	if err := c.Temporal.ScheduleClient().GetHandle(ctx, workflows.LegacyCensusScheduleID).Delete(ctx); err != nil {
+		var notFound *serviceerror.NotFound
+		if !errors.As(err, &notFound) {
+			return false, fmt.Errorf("deleting the census schedule of an earlier release (%s): %w", workflows.LegacyCensusScheduleID, err)
+		}
 	}
-	if err != nil {
-		return false, fmt.Errorf("census schedule %s: %w", workflows.CensusScheduleID, err)
+	_, err = c.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                                       workflows.CensusWorkflowID,
+		TaskQueue:                                c.taskQueue(),
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		StaticSummary:                            "the census of running captures behind the alipay_capture_* gauges (amounts at risk), every " + every.String(),
+	}, workflows.CensusWorkflowType, workflows.CensusInput{Every: every})
+	var running *serviceerror.WorkflowExecutionAlreadyStarted
+	switch {
+	case errors.As(err, &running):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("census workflow %s: %w", workflows.CensusWorkflowID, err)
 	}
 	return true, nil
 }
 
-// LatestCensus returns the newest census the schedule took: one schedule description and one
-// workflow result read, however many captures run.
+// LatestCensus returns the newest census the census workflow took: one query, however many
+// captures run.
 func (c Client) LatestCensus(ctx context.Context) (Census, error) {
-	desc, err := c.Temporal.ScheduleClient().GetHandle(ctx, workflows.CensusScheduleID).Describe(ctx)
+	v, err := c.Temporal.QueryWorkflow(ctx, workflows.CensusWorkflowID, "", workflows.QueryCensus)
 	if err != nil {
-		return Census{}, fmt.Errorf("census schedule %s: %w", workflows.CensusScheduleID, err)
+		return Census{}, fmt.Errorf("census workflow %s: %w", workflows.CensusWorkflowID, err)
 	}
-	recent := desc.Info.RecentActions
-	for i := len(recent) - 1; i >= 0; i-- {
-		run := recent[i].StartWorkflowResult
-		if run == nil {
-			continue
-		}
-		var s workflows.CensusSnapshot
-		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		err := c.Temporal.GetWorkflow(rctx, run.WorkflowID, run.FirstExecutionRunID).Get(rctx, &s)
-		cancel()
-		if err == nil {
-			return censusOf(s), nil
-		}
+	var s workflows.CensusSnapshot
+	if err := v.Get(&s); err != nil {
+		return Census{}, fmt.Errorf("census workflow %s: %w", workflows.CensusWorkflowID, err)
 	}
-	return Census{}, fmt.Errorf("census schedule %s has no finished census yet", workflows.CensusScheduleID)
+	if s.At.IsZero() {
+		return Census{}, fmt.Errorf("census workflow %s has taken no census yet", workflows.CensusWorkflowID)
+	}
+	return censusOf(s), nil
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/capturekit/alipay-capture/activities"
@@ -14,9 +15,11 @@ import (
 	"github.com/capturekit/alipay-capture/workflows"
 )
 
-// TestCensusSchedule: the census is taken once, by the schedule's workflow on any worker, and
-// every worker reads that result (LatestCensus) instead of listing the running captures itself.
-func TestCensusSchedule(t *testing.T) {
+// TestCensusWorkflow: the census is taken by one workflow on any worker, every interval, and
+// every worker reads its latest census (LatestCensus) instead of listing the running captures
+// itself. It is one entry in the workflow list however many censuses it takes, and it replaces
+// the census schedule of earlier releases.
+func TestCensusWorkflow(t *testing.T) {
 	srv, sim := temporaltest.StartCaptureSystem(t, "capture-test")
 	ctx := context.Background()
 	captures := capture.Client{Temporal: srv.Client, TaskQueue: "capture-test"}
@@ -36,23 +39,54 @@ func TestCensusSchedule(t *testing.T) {
 		}
 	}
 	if _, err := census.LatestCensus(ctx); err == nil {
-		t.Error("a census before the schedule exists")
+		t.Error("a census before the census workflow runs")
 	}
-	for i, want := range []bool{true, false} {
-		if created, err := census.ScheduleCensus(ctx, time.Hour); err != nil || created != want {
-			t.Fatalf("ScheduleCensus #%d: created %v, %v; want %v", i+1, created, err, want)
-		}
-	}
-	if err := srv.Client.ScheduleClient().GetHandle(ctx, workflows.CensusScheduleID).Trigger(ctx, client.ScheduleTriggerOptions{}); err != nil {
+	// The schedule an earlier release created goes.
+	if _, err := srv.Client.ScheduleClient().Create(ctx, client.ScheduleOptions{ID: workflows.LegacyCensusScheduleID,
+		Spec:   client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: time.Hour}}},
+		Action: &client.ScheduleWorkflowAction{ID: "capture-census", Workflow: "CaptureCensusWorkflow", TaskQueue: "census-test"}}); err != nil {
 		t.Fatal(err)
 	}
-	var got capture.Census
-	eventually(t, "the scheduled census of the two running captures", func() bool {
+	for i, want := range []bool{true, false} {
+		if started, err := census.KeepCensus(ctx, 2*time.Second); err != nil || started != want {
+			t.Fatalf("KeepCensus #%d: started %v, %v; want %v", i+1, started, err, want)
+		}
+	}
+	if _, err := srv.Client.ScheduleClient().GetHandle(ctx, workflows.LegacyCensusScheduleID).Describe(ctx); err == nil {
+		t.Error("the census schedule of an earlier release is still there")
+	}
+	var first capture.Census
+	eventually(t, "the census of the two running captures", func() bool {
 		var err error
-		got, err = census.LatestCensus(ctx)
-		return err == nil && got.Running == 2 && got.Unknown == 2
+		first, err = census.LatestCensus(ctx)
+		return err == nil && first.Running == 2 && first.Unknown == 2
 	})
-	if v := got.AtRisk[capture.Pot{Merchant: workflows.DefaultMerchant, Currency: "USD"}]; v == nil || v.String() != "2000" || got.ListCalls != 1 || got.At.IsZero() {
-		t.Errorf("census %+v", got)
+	if v := first.AtRisk[capture.Pot{Merchant: workflows.DefaultMerchant, Currency: "USD"}]; v == nil || v.String() != "2000" || first.ListCalls != 1 || first.At.IsZero() {
+		t.Errorf("census %+v", first)
+	}
+	eventually(t, "the next census, an interval later", func() bool {
+		next, err := census.LatestCensus(ctx)
+		return err == nil && next.At.After(first.At)
+	})
+	resp, err := srv.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: "WorkflowType = '" + workflows.CensusWorkflowType + "'"})
+	if err != nil || len(resp.GetExecutions()) != 1 {
+		t.Errorf("census runs in the workflow list: %d (%v), want 1", len(resp.GetExecutions()), err)
+	}
+	// A run continues as new at 10,000 events: at 7 events a census or fewer it holds 1,400
+	// censuses, over 5 h at 15 s, so an hour of the list shows at most 2 census runs.
+	events, censuses := 0, 0
+	it := srv.Client.GetWorkflowHistory(ctx, workflows.CensusWorkflowID, "", false, 0)
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		events++
+		if e.GetMarkerRecordedEventAttributes() != nil {
+			censuses++
+		}
+	}
+	if censuses < 2 || float64(events)/float64(censuses) > 7 {
+		t.Errorf("%d history events for %d censuses: over 7 a census", events, censuses)
 	}
 }

@@ -269,7 +269,7 @@ func capturedUnits(st workflows.Status, _ workflows.State) int64 {
 	return u
 }
 
-// Record records a disagreement durably, as a late contradicting notification is (DESIGN §2,
+// Record records a disagreement durably, as a late contradicting notification is (docs/design.md,
 // rule 7): a ReconcileCaptureWorkflow per capture Antom reports successful that the closed
 // capture does not account for, and per capture the closed capture counts (or left unresolved)
 // that Antom reports failed or does not know. Each asks Antom again, fails loudly when Antom
@@ -313,7 +313,7 @@ type WorkflowStarter interface {
 }
 
 // StartReconcile records a result that contradicts a closed capture as a ReconcileCaptureWorkflow
-// (DESIGN §2, rule 7), once per payment, request and result: a second start of the same one
+// (docs/design.md, rule 7), once per payment, request and result: a second start of the same one
 // starts nothing new and succeeds. It returns the workflow id.
 func StartReconcile(ctx context.Context, t WorkflowStarter, taskQueue string, in workflows.ReconcileInput, summary string) (string, error) {
 	n := in.Notification

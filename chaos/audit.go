@@ -58,7 +58,7 @@ func audit(payments []*payment, ledger map[string]alipaytest.Payment, reconciled
 		}
 		st := p.status
 		// A payment's runs: the one cancelled in Temporal keeps the records it made; the new run
-		// knows only its own (DESIGN §2 rule 10: Antom's idempotency keeps the second truthful).
+		// knows only its own (docs/design.md, rule 10: Antom's idempotency keeps the second truthful).
 		record := func(requestID string) (workflows.CaptureRecord, bool) {
 			if rec, ok := st.Record(requestID); ok || p.earlier == nil {
 				return rec, ok

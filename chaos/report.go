@@ -16,7 +16,7 @@ import (
 type report struct {
 	opts                    options
 	timing                  timing
-	started, loadEnd, ended time.Time
+	started, loadEnd, ended time.Time // started: the first payment's start, not the program's
 	payments                []*payment
 	ledger                  map[string]alipaytest.Payment
 	faults                  []faultEntry

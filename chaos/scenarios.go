@@ -97,7 +97,7 @@ var mix = []scenario{
 	}},
 	{"payment unknown at Antom", 4, func(_ timing, p *payment) { p.unknown = true }},
 	{"cancelled while pending", 5, func(t timing, p *payment) { p.cancelIn = t.window / 12 }},
-	// The authorization's lifecycle (DESIGN §2, rules 9–15).
+	// The authorization's lifecycle (docs/design.md, rules 9–15).
 	{"split shipments, Update-with-Start", 6, func(_ timing, p *payment) { p.shipments = 2 }},
 	{"split shipments, U then notification", 3, func(t timing, p *payment) {
 		p.shipments = 2

@@ -16,7 +16,7 @@ import (
 )
 
 // TestAuthorizationLedger drives the authorization out of the happy order through all the
-// processes (DESIGN §2, rules 10, 12 and 13).
+// processes (docs/design.md, rules 10, 12 and 13).
 func TestAuthorizationLedger(t *testing.T) {
 	s := startSystem(t)
 	ctx := context.Background()

@@ -17,7 +17,7 @@ import (
 	"github.com/capturekit/alipay-capture/workflows"
 )
 
-// TestMoneyTruthRules exercises each money-truth rule of DESIGN §2 through all the processes,
+// TestMoneyTruthRules exercises each money-truth rule of docs/design.md through all the processes,
 // with the simulator scripted for it: a closed capture always agrees with Antom's ledger.
 func TestMoneyTruthRules(t *testing.T) {
 	s := startSystem(t)

@@ -1,4 +1,4 @@
-// Command webhook receives Antom's notifications (DESIGN.md §4): it verifies them, signals the
+// Command webhook receives Antom's notifications (docs/contract.md, The webhook): it verifies them, signals the
 // capture workflows, and acknowledges only what Temporal accepted. Configuration comes from the
 // environment; run with --help for the list.
 package main

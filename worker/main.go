@@ -73,7 +73,7 @@ func run(log *slog.Logger) error {
 	}
 
 	cc := capture.Client{Temporal: c, TaskQueue: s.TaskQueue}
-	// Any worker may take the census the schedule asks for; each exports the latest one.
+	// Any worker may run the census workflow; each exports its latest census.
 	acts.TakeCensus = func(ctx context.Context) (workflows.CensusSnapshot, error) {
 		cs, err := cc.Census(ctx, time.Now(), 24*time.Hour)
 		return cs.Snapshot(), err
@@ -82,17 +82,17 @@ func run(log *slog.Logger) error {
 		if s.CensusEvery < time.Second {
 			return fmt.Errorf("WORKER_CENSUS_INTERVAL %v: want at least 1s", s.CensusEvery)
 		}
-		created, err := cc.ScheduleCensus(ctx, s.CensusEvery)
+		started, err := cc.KeepCensus(ctx, s.CensusEvery)
 		switch {
 		case err != nil:
-			log.Warn("could not create the census schedule; the census gauges stay empty until a worker does", "err", err)
-		case created:
-			log.Info("census schedule created", "schedule", workflows.CensusScheduleID, "every", s.CensusEvery)
+			log.Warn("could not start the census workflow; the census gauges stay empty until a worker does", "err", err)
+		case started:
+			log.Info("census workflow started", "workflowId", workflows.CensusWorkflowID, "every", s.CensusEvery)
 		}
 		reg.Prometheus.MustRegister(metrics.NewCensusCollector(func(ctx context.Context, now time.Time) (capture.Census, error) {
 			cs, err := cc.LatestCensus(ctx)
 			if err == nil && now.Sub(cs.At) > 4*s.CensusEvery+time.Minute {
-				err = fmt.Errorf("the latest census was taken at %s: the census schedule is not running", cs.At.Format(time.RFC3339))
+				err = fmt.Errorf("the latest census was taken at %s: the census workflow %s does not run or its censuses fail", cs.At.Format(time.RFC3339), workflows.CensusWorkflowID)
 			}
 			return cs, err
 		}, s.CensusEvery, log))

@@ -7,9 +7,13 @@ package workflows
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -18,7 +22,7 @@ import (
 	"github.com/capturekit/alipay-capture/alipay"
 )
 
-// Names that cross process boundaries (see DESIGN.md): changing one breaks running systems.
+// Names that cross process boundaries (docs/contract.md): changing one breaks running systems.
 const (
 	// WorkflowType is the registered name of CaptureWorkflow.
 	WorkflowType = "CaptureWorkflow"
@@ -137,7 +141,7 @@ const (
 // State is the state of a capture, also its CaptureStatus search attribute.
 type State string
 
-// The states of a capture (DESIGN.md §2).
+// The states of a capture (docs/design.md).
 const (
 	StatePending   State = "PENDING"   // not yet sent (waiting for CaptureAt or the deadline lookup)
 	StateCapturing State = "CAPTURING" // capture request in flight
@@ -229,6 +233,46 @@ type CaptureInput struct {
 	// it a capture request must be for the full authorized amount (one-time payments, spec §4).
 	PartialCaptures bool   `json:"partialCaptures,omitempty"`
 	Policy          Policy `json:"policy,omitzero"`
+
+	malformed error // a field that did not decode: Validate reports it
+}
+
+// UnmarshalJSON decodes the input leniently: a field that does not decode (a duration that is
+// not one, an amount that is not an object, …) is kept as the input's error, which Validate
+// reports naming the field. The workflow then closes FAILED with INVALID_INPUT, having sent
+// nothing, rather than failing its workflow task again and again, and a caller in any language
+// reads what it got wrong.
+func (in *CaptureInput) UnmarshalJSON(b []byte) error {
+	type plain CaptureInput
+	var p plain
+	err := json.Unmarshal(b, &p)
+	*in = CaptureInput(p)
+	if err == nil {
+		return nil
+	}
+	// Name the field: decode the fields one at a time, in a fixed order.
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(b, &fields) == nil {
+		for _, name := range slices.Sorted(maps.Keys(fields)) {
+			var probe plain
+			ferr := json.Unmarshal([]byte(`{`+strconv.Quote(name)+`:`+string(fields[name])+`}`), &probe)
+			if ferr == nil {
+				continue
+			}
+			var te *json.UnmarshalTypeError
+			switch {
+			case errors.As(ferr, &te) && te.Field != "":
+				err = fmt.Errorf("%s: a JSON %s cannot be a %s", te.Field, te.Value, te.Type)
+			case strings.HasPrefix(ferr.Error(), name):
+				err = ferr
+			default:
+				err = fmt.Errorf("%s: %w", name, ferr)
+			}
+			break
+		}
+	}
+	in.malformed = fmt.Errorf("input does not decode: %w", err)
+	return nil
 }
 
 // MerchantName returns name, or DefaultMerchant for "".
@@ -369,6 +413,9 @@ func (st Status) Agrees(n alipay.CaptureNotification) bool {
 // Validate reports what is wrong with the input; the workflow closes FAILED at once on such an
 // error, having sent nothing.
 func (in CaptureInput) Validate() error {
+	if in.malformed != nil {
+		return in.malformed
+	}
 	switch {
 	case in.PaymentID == "":
 		return fmt.Errorf("paymentId is empty")

@@ -39,7 +39,7 @@ type Options struct {
 }
 
 // RegisterWith registers CaptureWorkflow (with o), ReconcileWorkflow, EventsWorkflow and
-// CensusWorkflow under their type names.
+// CensusWorkflow under their type names (and the one-shot census of earlier releases).
 func RegisterWith(r worker.WorkflowRegistry, o Options) {
 	r.RegisterWorkflowWithOptions(func(ctx workflow.Context, in CaptureInput) (*Result, error) {
 		return captureWorkflow(ctx, in, o)
@@ -47,6 +47,7 @@ func RegisterWith(r worker.WorkflowRegistry, o Options) {
 	r.RegisterWorkflowWithOptions(ReconcileWorkflow, workflow.RegisterOptions{Name: ReconcileWorkflowType})
 	r.RegisterWorkflowWithOptions(EventsWorkflow, workflow.RegisterOptions{Name: EventsWorkflowType})
 	r.RegisterWorkflowWithOptions(CensusWorkflow, workflow.RegisterOptions{Name: CensusWorkflowType})
+	r.RegisterWorkflowWithOptions(legacyCensusWorkflow, workflow.RegisterOptions{Name: legacyCensusWorkflowType})
 }
 
 // EventsWorkflowID returns the id of the delivery workflow of one capture run's events.

@@ -8,7 +8,7 @@ import (
 	"github.com/capturekit/alipay-capture/alipay"
 )
 
-// The authorization's ledger (DESIGN §2, rules 9–15). It is plain data: the workflow feeds it
+// The authorization's ledger (docs/design.md, rules 9–15). It is plain data: the workflow feeds it
 // outcomes, and the authorization's state and totals are derived from its records.
 //
 //	record:  PENDING ─sent─► CAPTURING ─S─► CAPTURED

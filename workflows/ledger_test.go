@@ -12,7 +12,7 @@ import (
 	"github.com/capturekit/alipay-capture/workflows"
 )
 
-// The authorization's own ledger (DESIGN §2, rules 9–15): one test per way a caller, Antom or
+// The authorization's own ledger (docs/design.md, rules 9–15): one test per way a caller, Antom or
 // Temporal can reach a record out of the happy order.
 
 // processFail is Antom's plain F for a capture.

@@ -13,7 +13,7 @@ import (
 	"github.com/capturekit/alipay-capture/workflows"
 )
 
-// The tests of DESIGN §2's money-truth rules that the first release broke, one per defect.
+// The tests of docs/design.md's money-truth rules that the first release broke, one per defect.
 
 // refusedOn returns the Capture activity's error for a verified F answer on the given attempt.
 func refusedOn(attempt int, errType, code string) error {

@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"time"
 )
@@ -43,6 +45,98 @@ type Policy struct {
 	WarnBefore []time.Duration `json:"warnBefore,omitempty"`
 	// OnDeadline: lapse, cancel or capture; what the guard does at the cut-off.
 	OnDeadline string `json:"onDeadline,omitempty"`
+}
+
+// policyJSON is Policy on the wire: each duration a Go duration string ("10m0s"; "10m" and
+// "600s" are read too) or, as earlier releases wrote them, an integer number of nanoseconds.
+type policyJSON struct {
+	InquirySchedule []json.RawMessage `json:"inquirySchedule,omitempty"`
+	DeadlineMargin  json.RawMessage   `json:"deadlineMargin,omitempty"`
+	CallTimeout     json.RawMessage   `json:"callTimeout,omitempty"`
+	ResolveWithin   json.RawMessage   `json:"resolveWithin,omitempty"`
+	WarnBefore      []json.RawMessage `json:"warnBefore,omitempty"`
+	OnDeadline      string            `json:"onDeadline,omitempty"`
+}
+
+// MarshalJSON writes the durations as duration strings, so that a person (or a caller in
+// another language) reads "10m0s" rather than 600000000000.
+func (p Policy) MarshalJSON() ([]byte, error) {
+	one := func(d time.Duration) json.RawMessage {
+		if d == 0 {
+			return nil
+		}
+		return json.RawMessage(`"` + d.String() + `"`)
+	}
+	list := func(ds []time.Duration) []json.RawMessage {
+		var out []json.RawMessage
+		for _, d := range ds {
+			out = append(out, json.RawMessage(`"`+d.String()+`"`))
+		}
+		return out
+	}
+	return json.Marshal(policyJSON{InquirySchedule: list(p.InquirySchedule), DeadlineMargin: one(p.DeadlineMargin),
+		CallTimeout: one(p.CallTimeout), ResolveWithin: one(p.ResolveWithin), WarnBefore: list(p.WarnBefore), OnDeadline: p.OnDeadline})
+}
+
+// UnmarshalJSON reads durations written as strings or as nanoseconds; an error names the field
+// (policy.deadlineMargin, policy.inquirySchedule[2], …).
+func (p *Policy) UnmarshalJSON(b []byte) error {
+	var w policyJSON
+	if err := json.Unmarshal(b, &w); err != nil {
+		return fmt.Errorf("policy: %w", err)
+	}
+	var out Policy
+	var err error
+	one := func(name string, raw json.RawMessage) time.Duration {
+		d, e := parseDuration(raw)
+		if e != nil && err == nil {
+			err = fmt.Errorf("policy.%s: %w", name, e)
+		}
+		return d
+	}
+	list := func(name string, raws []json.RawMessage) []time.Duration {
+		var ds []time.Duration
+		for i, raw := range raws {
+			ds = append(ds, one(fmt.Sprintf("%s[%d]", name, i), raw))
+		}
+		return ds
+	}
+	out.InquirySchedule = list("inquirySchedule", w.InquirySchedule)
+	out.DeadlineMargin = one("deadlineMargin", w.DeadlineMargin)
+	out.CallTimeout = one("callTimeout", w.CallTimeout)
+	out.ResolveWithin = one("resolveWithin", w.ResolveWithin)
+	out.WarnBefore = list("warnBefore", w.WarnBefore)
+	out.OnDeadline = w.OnDeadline
+	if err != nil {
+		return err
+	}
+	*p = out
+	return nil
+}
+
+// parseDuration reads a JSON duration: a string for time.ParseDuration, or a number of
+// nanoseconds; absent or null is 0.
+func parseDuration(raw json.RawMessage) (time.Duration, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return 0, nil
+	}
+	if raw[0] == '"' {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return 0, err
+		}
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return 0, fmt.Errorf("%q is not a duration (write it like \"10m\" or \"600s\")", s)
+		}
+		return d, nil
+	}
+	var n int64
+	if err := json.Unmarshal(raw, &n); err != nil {
+		return 0, fmt.Errorf("%s is not a duration (write it like \"10m\" or \"600s\")", raw)
+	}
+	return time.Duration(n), nil
 }
 
 // DefaultPolicy returns the defaults of a capture started now: inquiries after 2 min, 10 min,

@@ -27,7 +27,7 @@ func ReconcileWorkflowID(paymentID, captureRequestID, resultStatus string) strin
 	return "reconcile/" + paymentID + "/" + captureRequestID + "/" + resultStatus
 }
 
-// ReconcileInput is a notification whose result contradicts a closed capture (DESIGN §2, rule 7).
+// ReconcileInput is a notification whose result contradicts a closed capture (docs/design.md, rule 7).
 type ReconcileInput struct {
 	// Merchant is the account whose Client-Id the notification came for ("" for DefaultMerchant).
 	Merchant     string                     `json:"merchant,omitempty"`

@@ -13,7 +13,7 @@ import (
 )
 
 // CaptureWorkflow guards one authorization until it closes in a state that agrees with Antom's
-// ledger (DESIGN §2). It captures nothing by itself: each capture request (the capture Update)
+// ledger (docs/design.md). It captures nothing by itself: each capture request (the capture Update)
 // becomes a record of the ledger (ledger.go), sent one at a time with a captureRequestId derived
 // from its key and resolved by Antom's answer, a notification or an inquiry (send.go). While no
 // capture runs, the deadline guard warns and applies policy.onDeadline at the cut-off

@@ -530,7 +530,7 @@ func TestInquiryFindsNoCaptureSoTheSameRequestIsResent(t *testing.T) {
 
 // TestUnknownUntilTheDeadline: a capture UNKNOWN all week is inquired on the schedule; at the
 // deadline Antom's answer decides, and a capture still PROCESSING stays open (overdue) until
-// Antom answers or policy.resolveWithin runs out (DESIGN §2, rule 1).
+// Antom answers or policy.resolveWithin runs out (docs/design.md, rule 1).
 func TestUnknownUntilTheDeadline(t *testing.T) {
 	deadline := t0.Add(7 * 24 * time.Hour).Add(-time.Hour)
 	processing := workflows.InquiryActivityResult{Found: true, TransactionStatus: alipay.TxProcessing, TransactionResult: resU}

@@ -1,4 +1,4 @@
-// An order service's capture, through Temporal's TypeScript client, as README describes: the
+// An order service's capture, through Temporal's TypeScript client, as docs/contract.md describes: the
 // `capture` Update sent with Update-with-Start by two callers at once for one shipment, then the
 // same shipment again after the authorization closed. Prints what it saw as one JSON object.
 // Usage: node capture.mjs '{"address":…,"taskQueue":…,"paymentId":…,"amount":{…},"key":…}'

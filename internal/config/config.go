@@ -1,4 +1,4 @@
-// Package config reads the processes' configuration from the environment (DESIGN.md §3) with
+// Package config reads the processes' configuration from the environment (docs/contract.md, Environment variables) with
 // envconfig, and turns it into a Temporal client and an Antom client. Every error names the
 // variable at fault and what is wrong with it; no secret is ever echoed.
 package config

@@ -18,7 +18,7 @@ type Worker struct {
 	TaskQueue     string        `envconfig:"CAPTURE_TASK_QUEUE" default:"alipay-capture" desc:"task queue to poll"`
 	MetricsListen string        `envconfig:"WORKER_METRICS_LISTEN" default:":9090" desc:"address of the Prometheus /metrics endpoint; empty disables it"`
 	StopTimeout   time.Duration `envconfig:"WORKER_STOP_TIMEOUT" default:"30s" desc:"how long running activities may take to finish on shutdown"`
-	CensusEvery   time.Duration `envconfig:"WORKER_CENSUS_INTERVAL" default:"15s" desc:"interval of the census schedule (one visibility listing of the running captures for the whole deployment) that the gauges show; set by the first worker that creates the schedule"`
+	CensusEvery   time.Duration `envconfig:"WORKER_CENSUS_INTERVAL" default:"15s" desc:"interval of the census workflow (one visibility listing of the running captures for the whole deployment) that the gauges show; set by the worker that starts it"`
 	EventsURL     string        `envconfig:"EVENTS_URL" desc:"your endpoint for capture events (JSON POSTs signed with EVENTS_SECRET); empty: no events"`
 	EventsSecret  string        `envconfig:"EVENTS_SECRET" desc:"HMAC-SHA256 key of the Capture-Signature header of events, at least 16 characters (required with EVENTS_URL)"`
 	// Tuning; 0 keeps the Temporal SDK's default. BENCHMARKS.md says why these defaults.

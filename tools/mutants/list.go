@@ -4,6 +4,28 @@ package main
 // packages whose tests must fail with it, and the truth it breaks. When a bug is fixed, add the
 // bug here as a mutant, with the test that catches it (docs/testing.md).
 var mutants = []mutant{
+	// Inputs from any language; the census keeps what it knows.
+	{
+		name: "malformed-input-fails-the-task",
+		file: "workflows/contract.go",
+		from: `	in.malformed = fmt.Errorf("input does not decode: %w", err)
+	return nil`,
+		to: `	in.malformed = fmt.Errorf("input does not decode: %w", err)
+	return in.malformed`,
+		pkgs: []string{"./workflows/"},
+		why:  "an input from another language with one malformed field fails the workflow task again and again instead of closing FAILED with the field named",
+	},
+	{
+		name: "census-failure-blanks-the-latest",
+		file: "workflows/census.go",
+		from: `		} else {
+			latest = s
+		}`,
+		to: `		}
+		latest = s`,
+		pkgs: []string{"./workflows/"},
+		why:  "one failed census makes every worker export an empty census (no captures at risk) instead of the last one, whose age raises CaptureCensusFailing",
+	},
 	// Metrics the alerts read: a first event must be counted, and a gauge must say 0.
 	{
 		name: "finished-series-born-at-first-capture",

@@ -1,4 +1,4 @@
-// Package receiver is the webhook receiver of Antom's notifications (DESIGN.md §4): it verifies
+// Package receiver is the webhook receiver of Antom's notifications (docs/contract.md, The webhook): it verifies
 // each notification, hands capture results to their CaptureWorkflow as the notifyCapture
 // signal, and acknowledges only once Temporal has accepted the signal, so that Antom keeps
 // resending anything not durably received. Other notification types are relayed to the
@@ -226,10 +226,10 @@ func (h *Handler) unavailable(w http.ResponseWriter, n *alipay.Notification) {
 	http.Error(w, "temporarily unable to record the notification", http.StatusServiceUnavailable)
 }
 
-// noRunningCapture handles a capture result whose workflow is not running (DESIGN §4): for a
+// noRunningCapture handles a capture result whose workflow is not running (docs/contract.md, The webhook): for a
 // payment this system never ran it is relayed like other types; for a finished capture it is
 // acknowledged when it agrees, and recorded as a reconciliation workflow, then acknowledged, when
-// it contradicts the capture's final state (DESIGN §2, rule 7).
+// it contradicts the capture's final state (docs/design.md, rule 7).
 func (h *Handler) noRunningCapture(ctx context.Context, w http.ResponseWriter, r *http.Request, c *alipay.CaptureNotification,
 	n *alipay.Notification, body []byte, log *slog.Logger, start time.Time) {
 	id := workflows.WorkflowID(c.PaymentID)

@@ -305,7 +305,7 @@ func TestTemporalUnavailableMeans5xxAndAntomResends(t *testing.T) {
 
 // TestNotificationForAFinishedCapture: a result that agrees with the finished capture is
 // acknowledged; one that contradicts it is recorded as a reconciliation workflow, then
-// acknowledged (DESIGN §2, rule 7).
+// acknowledged (docs/design.md, rule 7).
 func TestNotificationForAFinishedCapture(t *testing.T) {
 	for _, tt := range []struct {
 		name        string
