@@ -20,6 +20,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -122,6 +123,10 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer st.Stop()
+	envFile, err := writeShellEnv(o.dir, st.ShellEnv())
+	if err != nil {
+		return err
+	}
 
 	demos, err := startDemo(ctx, st)
 	if err != nil {
@@ -137,7 +142,10 @@ func run(ctx context.Context, o options) error {
 		return nil
 	}
 	say("running: Temporal %s, UI %s, simulator %s, webhook %s/alipay/notify, worker metrics %s", st.HostPort, st.UIURL, st.SimURL, st.WebhookURL, st.MetricsURL)
-	say("start your own: go run ./starter capture --payment-id <id from POST %s/admin/payments> --amount 10.00 --currency USD --wait", st.SimURL)
+	say("in a second terminal: source %s   (starter and temporal on PATH, TEMPORAL_ADDRESS, the Antom simulator's keys)", envFile)
+	say("  a payment at the simulator:  curl -s -X POST $SIM_URL/admin/payments -d '{\"paymentId\":\"MY-1\",\"amount\":{\"currency\":\"USD\",\"value\":\"1000\"}}'")
+	say("  capture it:                  starter capture --payment-id MY-1 --amount 10.00 --currency USD --wait")
+	say("  then:                        starter status --summary MY-1;  starter list;  starter reconcile --since 1h")
 	say("Ctrl-C stops everything.")
 	select {
 	case <-ctx.Done():
@@ -146,6 +154,26 @@ func run(ctx context.Context, o options) error {
 	}
 	say("stopping...")
 	return nil
+}
+
+// writeShellEnv writes env as a file of shell exports in dir ("env") and returns its path. PATH
+// keeps its $PATH reference; every other value is quoted as it is.
+func writeShellEnv(dir string, env []string) (string, error) {
+	var b strings.Builder
+	b.WriteString("# The local stack's environment for a second terminal: source it (go run ./localstack wrote it).\n")
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		if k == "PATH" {
+			fmt.Fprintf(&b, "export PATH=\"%s\"\n", v)
+			continue
+		}
+		fmt.Fprintf(&b, "export %s='%s'\n", k, strings.ReplaceAll(v, "'", `'\''`))
+	}
+	path, err := filepath.Abs(filepath.Join(dir, "env"))
+	if err != nil {
+		return "", err
+	}
+	return path, os.WriteFile(path, []byte(b.String()), 0o600)
 }
 
 // demo is one demo capture and the outcome it must reach.

@@ -130,7 +130,8 @@ func (c *cli) authorize(ctx context.Context, args []string) int {
 }
 
 func (c *cli) status(ctx context.Context, args []string) int {
-	fs := c.flags("status", "PAYMENT_ID", "starter status 202611020000001")
+	fs := c.flags("status", "[--summary] PAYMENT_ID", "starter status --summary 202611020000001")
+	summary := fs.Bool("summary", false, "also write a short summary for people on stderr (the default in a terminal); the JSON stays on stdout")
 	if code, done := parse(fs, args); done {
 		return code
 	}
@@ -145,6 +146,9 @@ func (c *cli) status(ctx context.Context, args []string) int {
 	st, err := cc.Status(ctx, fs.Arg(0))
 	if err != nil {
 		return c.errCode(err)
+	}
+	if *summary || terminal(c.stdout) {
+		printSummary(c.stderr, st, time.Now())
 	}
 	c.printJSON(st)
 	return exitOK
@@ -184,7 +188,8 @@ func (c *cli) onePaymentID(fs *flag.FlagSet) (code int, ok bool) {
 }
 
 func (c *cli) list(ctx context.Context, args []string) int {
-	fs := c.flags("list", "[--status STATE] [--merchant NAME] [--overdue] [--expiring] [--deadline-within DURATION] [--open] [--limit N]", "starter list --status UNKNOWN --deadline-within 24h")
+	fs := c.flags("list", "[--status STATE] [--merchant NAME] [--overdue] [--expiring] [--deadline-within DURATION] [--open] [--limit N] [--json]", "starter list --status UNKNOWN --deadline-within 24h")
+	asJSON := fs.Bool("json", false, "print JSON (the default when stdout is not a terminal) instead of a table")
 	state := fs.String("status", "", "PENDING, PARTIALLY_CAPTURED, CAPTURING, CAPTURED, FAILED, UNKNOWN, EXPIRED, CANCELLED, UNRESOLVED, or CONTRADICTION (reconciliations of late results)")
 	within := fs.Duration("deadline-within", 0, "only captures whose deadline falls within this duration from now, e.g. 24h")
 	overdue := fs.Bool("overdue", false, "only captures whose deadline has passed (with --status UNKNOWN: waiting for Antom past the deadline)")
@@ -227,6 +232,10 @@ func (c *cli) list(ctx context.Context, args []string) int {
 	if l == nil {
 		l = []capture.Summary{}
 	}
-	c.printJSON(l)
+	if *asJSON || !terminal(c.stdout) {
+		c.printJSON(l)
+	} else {
+		printList(c.stdout, l, time.Now())
+	}
 	return exitOK
 }

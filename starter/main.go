@@ -42,9 +42,11 @@ Commands:
             authorization if nothing does yet
   authorize guard an authorization from the moment it succeeds: warnings before its deadline,
             --on-deadline lapse|cancel|capture at the cut-off; captures come later
-  status    print a capture's status as JSON
+  status    print a capture's status as JSON; a short summary goes to stderr in a terminal
+            (or with --summary)
   cancel    void an authorization whose capture has not been sent yet
-  list      list captures by state or deadline (overdue ones, contradictions)
+  list      list captures by state or deadline (overdue ones, contradictions): a table in a
+            terminal, JSON when piped or with --json
   batch     start captures read from stdin (CSV or JSON lines), for backfills
   reconcile compare captures closed in a window with Antom's ledger (inquiryPayment) and print
             the disagreements; exit 1 if there is any (a daily job)

@@ -77,6 +77,7 @@ type Stack struct {
 	WebhookURL  string // base URL; notifications go to WebhookURL + "/alipay/notify"
 	MetricsURL  string // the worker's /metrics
 	KeyDir      string
+	CLI         string // the Temporal CLI the stack built (scripts/temporal-cli)
 	Capture     capture.Client
 	dev         *testsuite.DevServer
 	devOpts     testsuite.DevServerOptions
@@ -154,8 +155,9 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("building the Temporal CLI: %w", err)
 	}
-	o.Progress("building worker, webhook and simulator...")
-	build := exec.CommandContext(ctx, "go", "build", "-o", s.bin+"/", "./worker", "./webhook", "./simulator")
+	s.CLI = strings.TrimSpace(string(out))
+	o.Progress("building worker, webhook, simulator and starter...")
+	build := exec.CommandContext(ctx, "go", "build", "-o", s.bin+"/", "./worker", "./webhook", "./simulator", "./starter")
 	build.Dir, build.Stdout, build.Stderr = root, o.Output, o.Output
 	if err := build.Run(); err != nil {
 		return nil, fmt.Errorf("go build: %w", err)
@@ -184,7 +186,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 				return nil, err
 			}
 		}
-	} else if err := s.startDevServer(ctx, dir, strings.TrimSpace(string(out))); err != nil {
+	} else if err := s.startDevServer(ctx, dir, s.CLI); err != nil {
 		return nil, err
 	}
 	if s.tc, err = client.Dial(clientOpts); err != nil {
@@ -216,6 +218,16 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// ShellEnv returns the environment a second terminal needs to drive the stack: Temporal's
+// address (and TLS files), the worker's Antom configuration (for starter reconcile), the
+// simulator's URL (SIM_URL, for its admin API), and a PATH with the starter and the Temporal
+// CLI first.
+func (s *Stack) ShellEnv() []string {
+	env := slices.Clone(s.workerEnv)
+	env = slices.DeleteFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "WORKER_") })
+	return append(env, "SIM_URL="+s.SimURL, "PATH="+s.bin+string(os.PathListSeparator)+filepath.Dir(s.CLI)+string(os.PathListSeparator)+"$PATH")
 }
 
 // writeRegistry writes the merchant registry of the second account, whose keys the simulator
