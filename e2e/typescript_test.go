@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/capturekit/alipay-capture/alipay"
 	"github.com/capturekit/alipay-capture/alipay/alipaytest"
 	"github.com/capturekit/alipay-capture/workflows"
 )
@@ -31,7 +32,7 @@ func TestTypeScriptCaller(t *testing.T) {
 	job, _ := json.Marshal(map[string]any{"address": s.HostPort, "taskQueue": tq, "paymentId": pid, "amount": usd10, "key": "SHIP-1"})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "node", filepath.Join(node, "capture.mjs"), string(job))
+	cmd := exec.CommandContext(ctx, "node", "capture.mjs", string(job))
 	cmd.Dir = node
 	out, err := cmd.Output()
 	if err != nil {
@@ -74,14 +75,16 @@ func TestTypeScriptCaller(t *testing.T) {
 	}
 }
 
-// nodeModules installs e2e/typescript's locked npm packages into the user cache, once per
-// lockfile, and returns the directory to run its script in.
+// nodeModules installs examples/typescript's locked npm packages into the user cache, once per
+// lockfile, copies its sources there, compiles the TypeScript (tsc) and returns the directory
+// to run its scripts in.
 func nodeModules(t *testing.T) string {
 	t.Helper()
 	if _, err := exec.LookPath("npm"); err != nil {
 		t.Fatalf("npm is needed for the TypeScript caller (Node.js 20): %v", err)
 	}
-	lock, err := os.ReadFile(filepath.Join("typescript", "package-lock.json"))
+	src := filepath.Join("..", "examples", "typescript")
+	lock, err := os.ReadFile(filepath.Join(src, "package-lock.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,8 +94,8 @@ func nodeModules(t *testing.T) string {
 	}
 	sum := sha256.Sum256(lock)
 	dir := filepath.Join(cache, "alipay-capture", "npm", hex.EncodeToString(sum[:8]))
-	for _, f := range []string{"package.json", "package-lock.json", "capture.mjs"} {
-		b, err := os.ReadFile(filepath.Join("typescript", f))
+	for _, f := range []string{"package.json", "package-lock.json", "tsconfig.json", "capture.mjs", "contract.ts", "order-service.ts"} {
+		b, err := os.ReadFile(filepath.Join(src, f))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -103,13 +106,81 @@ func nodeModules(t *testing.T) string {
 			t.Fatal(err)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@temporalio", "client")); err == nil {
-		return dir
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "typescript")); err != nil {
+		cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error")
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("npm ci in %s: %v\n%s", dir, err, out)
+		}
 	}
-	cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error")
-	cmd.Dir = dir
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("npm ci in %s: %v\n%s", dir, err, out)
+	tsc := exec.Command("node", filepath.Join("node_modules", "typescript", "bin", "tsc"), "-p", ".")
+	tsc.Dir = dir
+	if out, err := tsc.CombinedOutput(); err != nil {
+		t.Fatalf("tsc in %s: %v\n%s", dir, err, out)
 	}
 	return dir
+}
+
+// TestTypeScriptOrderService runs examples/typescript/order-service.ts (Temporal's TypeScript
+// client): an authorization guarded from the start, a split shipment captured by key, the same
+// shipment again, the status midway and the final one, and an unshipped order voided.
+func TestTypeScriptOrderService(t *testing.T) {
+	node := nodeModules(t)
+	s := startSystem(t)
+	usd25 := alipay.Amount{Currency: "USD", Value: "2500"}
+	split, err := s.Authorize(context.Background(), alipaytest.Authorization{Amount: usd25, PartialCaptures: true, Scenario: alipaytest.Scenario{NoNotify: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unshipped, err := s.Authorize(context.Background(), alipaytest.Authorization{Amount: alipay.Amount{Currency: "USD", Value: "900"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, _ := json.Marshal(map[string]any{"address": s.HostPort, "paymentId": split.PaymentID, "unshippedPaymentId": unshipped.PaymentID, "currency": "USD"})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", filepath.Join("dist", "order-service.js"), string(job))
+	cmd.Dir = node
+	out, err := cmd.Output()
+	if err != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("order-service.ts: %v\n%s\n%s", err, out, stderr)
+	}
+	var got struct {
+		First, Again, Second workflows.CaptureReply
+		Midway, Closed       workflows.Status
+		AfterClose           workflows.CaptureRecord
+		Cancelled            workflows.Status
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	ship1 := workflows.CaptureRequestID(split.PaymentID, "SHIP-1")
+	if got.First.CaptureRequestID != ship1 || got.First.State != workflows.StateCaptured || got.First.Duplicate {
+		t.Errorf("first shipment %+v", got.First)
+	}
+	if got.Again.CaptureRequestID != ship1 || !got.Again.Duplicate {
+		t.Errorf("the same shipment again %+v, want the first capture, marked duplicate", got.Again)
+	}
+	if got.Midway.State != workflows.StatePartiallyCaptured || got.Midway.Captured != usd10 || got.Midway.Remaining.Value != "1500" {
+		t.Errorf("status midway %+v", got.Midway)
+	}
+	if got.Second.State != workflows.StateCaptured || got.Closed.State != workflows.StateCaptured || got.Closed.Captured != usd25 || len(got.Closed.Captures) != 2 {
+		t.Errorf("last shipment %+v, closed %+v", got.Second, got.Closed)
+	}
+	if got.AfterClose.CaptureRequestID != ship1 || got.AfterClose.State != workflows.StateCaptured {
+		t.Errorf("SHIP-1's record after the close %+v", got.AfterClose)
+	}
+	if got.Cancelled.State != workflows.StateCancelled {
+		t.Errorf("unshipped order %+v", got.Cancelled)
+	}
+	if p := s.ledger(split.PaymentID); p.CaptureCalls != 2 || p.CapturesSucceeded != 2 {
+		t.Errorf("Antom saw %d capture calls, %d succeeded; want two", p.CaptureCalls, p.CapturesSucceeded)
+	}
+	if p := s.ledger(unshipped.PaymentID); p.CaptureCalls != 0 || p.CancelCalls != 1 {
+		t.Errorf("unshipped: %d capture calls, %d cancels; want none and one", p.CaptureCalls, p.CancelCalls)
+	}
 }

@@ -141,7 +141,7 @@ func run(ctx context.Context, o options) error {
 		}
 		return nil
 	}
-	say("running: Temporal %s, UI %s, simulator %s, webhook %s/alipay/notify, worker metrics %s", st.HostPort, st.UIURL, st.SimURL, st.WebhookURL, st.MetricsURL)
+	say("running: Temporal %s (HTTP API %s), UI %s, simulator %s, webhook %s/alipay/notify, worker metrics %s", st.HostPort, st.HTTPURL, st.UIURL, st.SimURL, st.WebhookURL, st.MetricsURL)
 	say("in a second terminal: source %s   (starter and temporal on PATH, TEMPORAL_ADDRESS, the Antom simulator's keys)", envFile)
 	say("  a payment at the simulator:  curl -s -X POST $SIM_URL/admin/payments -d '{\"paymentId\":\"MY-1\",\"amount\":{\"currency\":\"USD\",\"value\":\"1000\"}}'")
 	say("  capture it:                  starter capture --payment-id MY-1 --amount 10.00 --currency USD --wait")

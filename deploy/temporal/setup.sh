@@ -4,11 +4,21 @@
 #
 #   deploy/temporal/setup.sh [temporal CLI connection flags, e.g. --address host:7233 --tls-cert-path ...]
 #
-# It needs the temporal CLI on PATH. docker-compose.yml runs it in temporalio/admin-tools (with
+# It needs the temporal CLI: on PATH, or where scripts/temporal-cli builds it. docker-compose.yml runs it in temporalio/admin-tools (with
 # TEMPORAL_ADDRESS set); the tests run it against their PostgreSQL-backed server, so this one
 # file is what both use. TEMPORAL_NAMESPACE (default "default") names the namespace;
 # NAMESPACE_RETENTION (default 720h, 30 days) is the retention of a namespace it creates.
 set -eu
+if ! command -v temporal >/dev/null 2>&1; then
+  # In a checkout, the CLI that scripts/temporal-cli builds into the user cache.
+  cached="${XDG_CACHE_HOME:-$HOME/.cache}/alipay-capture/bin"
+  if [ -x "$cached/temporal" ]; then
+    PATH="$cached:$PATH"
+  else
+    echo "setup.sh: the temporal CLI is not on PATH: install it (https://docs.temporal.io/cli), or in a checkout run scripts/temporal-cli, which builds it into $cached" >&2
+    exit 2
+  fi
+fi
 ns=${TEMPORAL_NAMESPACE:-default}
 if ! temporal operator namespace describe --namespace "$ns" "$@" >/dev/null 2>&1; then
   echo "creating namespace $ns"

@@ -76,6 +76,7 @@ type Stack struct {
 	SimURL      string
 	WebhookURL  string // base URL; notifications go to WebhookURL + "/alipay/notify"
 	MetricsURL  string // the worker's /metrics
+	HTTPURL     string // Temporal's HTTP API (dev server only)
 	KeyDir      string
 	CLI         string // the Temporal CLI the stack built (scripts/temporal-cli)
 	Capture     capture.Client
@@ -221,12 +222,15 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 }
 
 // ShellEnv returns the environment a second terminal needs to drive the stack: Temporal's
-// address (and TLS files), the worker's Antom configuration (for starter reconcile), the
+// address (and TLS files; TEMPORAL_HTTP, its HTTP API, on the dev server), the worker's Antom configuration (for starter reconcile), the
 // simulator's URL (SIM_URL, for its admin API), and a PATH with the starter and the Temporal
 // CLI first.
 func (s *Stack) ShellEnv() []string {
 	env := slices.Clone(s.workerEnv)
 	env = slices.DeleteFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "WORKER_") })
+	if s.HTTPURL != "" {
+		env = append(env, "TEMPORAL_HTTP="+s.HTTPURL)
+	}
 	return append(env, "SIM_URL="+s.SimURL, "PATH="+s.bin+string(os.PathListSeparator)+filepath.Dir(s.CLI)+string(os.PathListSeparator)+"$PATH")
 }
 
@@ -265,7 +269,15 @@ func (s *Stack) startDevServer(ctx context.Context, dir, cli string) error {
 		dev.EnableUI, dev.UIPort = true, fmt.Sprint(o.UIPort)
 		s.UIURL = fmt.Sprintf("http://localhost:%d", o.UIPort)
 	}
-	o.Progress("starting Temporal on %s...", s.HostPort)
+	if s.HTTPURL == "" {
+		a, err := freeAddr()
+		if err != nil {
+			return err
+		}
+		s.HTTPURL = "http://" + a
+	}
+	dev.ExtraArgs = []string{"--http-port", s.HTTPURL[strings.LastIndex(s.HTTPURL, ":")+1:]}
+	o.Progress("starting Temporal on %s (HTTP API %s)...", s.HostPort, s.HTTPURL)
 	s.devOpts = dev
 	return s.StartTemporal(ctx)
 }
