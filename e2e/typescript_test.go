@@ -80,10 +80,24 @@ func TestTypeScriptCaller(t *testing.T) {
 // to run its scripts in.
 func nodeModules(t *testing.T) string {
 	t.Helper()
-	if _, err := exec.LookPath("npm"); err != nil {
-		t.Fatalf("npm is needed for the TypeScript caller (Node.js 20): %v", err)
+	dir := npmPackage(t, filepath.Join("..", "examples", "typescript"), "typescript",
+		"package.json", "package-lock.json", "tsconfig.json", "capture.mjs", "contract.ts", "order-service.ts")
+	tsc := exec.Command("node", filepath.Join("node_modules", "typescript", "bin", "tsc"), "-p", ".")
+	tsc.Dir = dir
+	if out, err := tsc.CombinedOutput(); err != nil {
+		t.Fatalf("tsc in %s: %v\n%s", dir, err, out)
 	}
-	src := filepath.Join("..", "examples", "typescript")
+	return dir
+}
+
+// npmPackage copies files of the npm package in src into the user cache, in a folder per
+// lockfile, installs its locked packages there once (npm ci; installed names one of them) and
+// returns the folder.
+func npmPackage(t *testing.T, src, installed string, files ...string) string {
+	t.Helper()
+	if _, err := exec.LookPath("npm"); err != nil {
+		t.Fatalf("npm is needed (Node.js 20): %v", err)
+	}
 	lock, err := os.ReadFile(filepath.Join(src, "package-lock.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -94,29 +108,24 @@ func nodeModules(t *testing.T) string {
 	}
 	sum := sha256.Sum256(lock)
 	dir := filepath.Join(cache, "alipay-capture", "npm", hex.EncodeToString(sum[:8]))
-	for _, f := range []string{"package.json", "package-lock.json", "tsconfig.json", "capture.mjs", "contract.ts", "order-service.ts"} {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
 		b, err := os.ReadFile(filepath.Join(src, f))
 		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
 		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "typescript")); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", installed)); err != nil {
 		cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error")
 		cmd.Dir = dir
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("npm ci in %s: %v\n%s", dir, err, out)
 		}
-	}
-	tsc := exec.Command("node", filepath.Join("node_modules", "typescript", "bin", "tsc"), "-p", ".")
-	tsc.Dir = dir
-	if out, err := tsc.CombinedOutput(); err != nil {
-		t.Fatalf("tsc in %s: %v\n%s", dir, err, out)
 	}
 	return dir
 }

@@ -1,0 +1,132 @@
+package e2e_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/capturekit/alipay-capture/alipay"
+	"github.com/capturekit/alipay-capture/alipay/alipaytest"
+	"github.com/capturekit/alipay-capture/internal/stack"
+	"github.com/capturekit/alipay-capture/workflows"
+)
+
+// chromiumBinary finds Chromium: $CHROMIUM (scripts/test sets it, from scripts/chromium) or
+// PATH. A missing Chromium fails the test: it is never skipped.
+func chromiumBinary(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Fatal("chromium not found: run scripts/chromium (installs Debian's chromium package) or set CHROMIUM")
+	return ""
+}
+
+// TestWebUIShowsCaptures opens the local stack's Web UI in headless Chromium with the view of
+// docs/operations.md (the captures' query, the three columns): the list shows the captures with CaptureStatus,
+// AlipayPaymentId and AlipayMerchant, the default list is not filled by the census, and a
+// capture's page opens. It writes the screenshots; UPDATE_SCREENSHOTS=1 copies them into docs/.
+func TestWebUIShowsCaptures(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the local stack and a browser")
+	}
+	browser := chromiumBinary(t)
+	scripts := npmPackage(t, "ui", "playwright-core", "package.json", "package-lock.json", "screenshots.mjs")
+	ctx := context.Background()
+	out := &syncBuffer{}
+	addr := freeAddr(t)
+	var uiPort int
+	fmt.Sscanf(addr[strings.LastIndex(addr, ":")+1:], "%d", &uiPort)
+	st, err := stack.Start(ctx, stack.Options{Dir: t.TempDir(), UIPort: uiPort, TimeScale: 0.001, Output: out,
+		WorkerEnv: []string{"WORKER_CENSUS_INTERVAL=1s"}})
+	if err != nil {
+		t.Fatalf("start the system: %v\n%s", err, tail(out.String(), 4000))
+	}
+	defer st.Stop()
+
+	var pids []string
+	start := func(a alipaytest.Authorization, merchant string, wait bool) {
+		p, err := st.Authorize(ctx, a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := workflows.CaptureInput{PaymentID: p.PaymentID, Merchant: merchant, Amount: p.Amount, OrderID: "ORD-" + p.PaymentID[len(p.PaymentID)-4:],
+			AuthorizedAt: time.Now(), Policy: workflows.Policy{InquirySchedule: []time.Duration{time.Hour}}}
+		if _, err := st.Capture.Start(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+		if wait {
+			if res, err := st.Capture.Wait(ctx, p.PaymentID); err != nil || res.State != workflows.StateCaptured {
+				t.Fatalf("%s: %+v, %v", p.PaymentID, res, err)
+			}
+		}
+		pids = append(pids, p.PaymentID)
+	}
+	usd := alipay.Amount{Currency: "USD", Value: "2500"}
+	start(alipaytest.Authorization{Amount: usd}, "", true)
+	start(alipaytest.Authorization{ClientID: stack.SecondClientID, Amount: alipay.Amount{Currency: "EUR", Value: "990"}}, stack.SecondMerchant, true)
+	start(alipaytest.Authorization{Amount: usd, Scenario: alipaytest.Scenario{Result: "U", NoNotify: true}}, "", false)
+	desc, err := st.Temporal().DescribeWorkflowExecution(ctx, workflows.WorkflowID(pids[0]), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shots := t.TempDir()
+	job, _ := json.Marshal(map[string]any{"ui": st.UIURL, "chromium": browser, "out": shots, "paymentIds": pids,
+		"workflowId": workflows.WorkflowID(pids[0]), "runId": desc.GetWorkflowExecutionInfo().GetExecution().GetRunId()})
+	cmd := exec.Command("node", "screenshots.mjs", string(job))
+	cmd.Dir = scripts
+	res, err := cmd.Output()
+	if err != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("screenshots.mjs: %v\n%s\n%s", err, res, stderr)
+	}
+	var got struct{ Header, Rows, DefaultRows, WorkflowPage string }
+	if err := json.Unmarshal(res, &got); err != nil {
+		t.Fatalf("%v: %s", err, res)
+	}
+	for _, col := range []string{workflows.SearchAttrStatus, workflows.SearchAttrPaymentID, workflows.SearchAttrMerchant} {
+		if !strings.Contains(got.Header, col) {
+			t.Errorf("the list's columns lack %s: %q", col, got.Header)
+		}
+	}
+	for _, want := range append(slices.Clone(pids), "CAPTURED", "UNKNOWN", stack.SecondMerchant) {
+		if !strings.Contains(got.Rows, want) {
+			t.Errorf("the captures' list lacks %q:\n%s", want, got.Rows)
+		}
+	}
+	// One row per run, each with a "Select Workflow <id>" box.
+	if n := strings.Count(got.DefaultRows, "Select Workflow "+workflows.CensusWorkflowID+"\n"); n > 1 || !strings.Contains(got.DefaultRows, "Select Workflow ") {
+		t.Errorf("the default list shows %d census runs:\n%s", n, got.DefaultRows)
+	}
+	if !strings.Contains(got.WorkflowPage, pids[0]) {
+		t.Errorf("the capture's page does not show its payment id:\n%s", tail(got.WorkflowPage, 2000))
+	}
+	for _, f := range []string{"ui-captures.png", "ui-capture.png"} {
+		b, err := os.ReadFile(filepath.Join(shots, f))
+		if err != nil || !bytes.HasPrefix(b, []byte("\x89PNG")) || len(b) < 10_000 {
+			t.Errorf("%s: %d bytes, %v", f, len(b), err)
+			continue
+		}
+		if os.Getenv("UPDATE_SCREENSHOTS") != "" {
+			if err := os.WriteFile(filepath.Join("..", "docs", f), b, 0o644); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+}
