@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/capturekit/alipay-capture/workflows"
@@ -39,6 +40,16 @@ var (
 type Client struct {
 	Temporal  client.Client
 	TaskQueue string
+	// DataConverter reads the memos of listed captures (the census's amounts); nil is
+	// Temporal's default. With payload encryption, give it the client's (codec.Keys.DataConverter).
+	DataConverter converter.DataConverter
+}
+
+func (c Client) dataConverter() converter.DataConverter {
+	if c.DataConverter == nil {
+		return converter.GetDefaultDataConverter()
+	}
+	return c.DataConverter
 }
 
 // Started tells what Start, Capture or Authorize did.

@@ -78,7 +78,10 @@ func (c Client) Census(ctx context.Context, now time.Time, window time.Duration)
 				out.NearDeadline++
 				near = true
 			}
-			amt, ok := memoAmount(e.GetMemo().GetFields())
+			amt, ok, err := memoAmount(c.dataConverter(), e.GetMemo().GetFields())
+			if err != nil {
+				return out, fmt.Errorf("census: the amount of %s: %w", e.GetExecution().GetWorkflowId(), err)
+			}
 			if !ok {
 				continue
 			}
@@ -95,22 +98,23 @@ func (c Client) Census(ctx context.Context, now time.Time, window time.Duration)
 	}
 }
 
-// memoAmount reads the "amount" memo ("10.50 USD") that Start and the workflow write.
-func memoAmount(fields map[string]*commonpb.Payload) (alipay.Amount, bool) {
+// memoAmount reads the "amount" memo ("10.50 USD") that Start and the workflow write; a memo
+// that does not decode (encrypted under a key dc lacks) is an error, not a capture without one.
+func memoAmount(dc converter.DataConverter, fields map[string]*commonpb.Payload) (alipay.Amount, bool, error) {
 	p, ok := fields[workflows.MemoAmount]
 	if !ok {
-		return alipay.Amount{}, false
+		return alipay.Amount{}, false, nil
 	}
 	var s string
-	if converter.GetDefaultDataConverter().FromPayload(p, &s) != nil {
-		return alipay.Amount{}, false
+	if err := dc.FromPayload(p, &s); err != nil {
+		return alipay.Amount{}, false, err
 	}
 	dec, cur, ok := strings.Cut(strings.TrimSpace(s), " ")
 	if !ok {
-		return alipay.Amount{}, false
+		return alipay.Amount{}, false, nil
 	}
 	a, err := alipay.ParseDecimal(cur, dec)
-	return a, err == nil
+	return a, err == nil, nil
 }
 
 func add(m map[Pot]*big.Int, merchant string, a alipay.Amount) {

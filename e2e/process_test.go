@@ -56,6 +56,8 @@ func TestProcessesRefuseBadConfiguration(t *testing.T) {
 		{"webhook", []string{"ALIPAY_CLIENT_ID=C", "WEBHOOK_PATH=notify"}, "must start with /"},
 		{"webhook", []string{"ALIPAY_CLIENT_ID=C"}, "ALIPAY_PUBLIC_KEY (or ALIPAY_PUBLIC_KEY_FILE) is not set"},
 		{"simulator", []string{"SIM_TIME_SCALE=-1"}, "SIM_TIME_SCALE must be positive"},
+		{"codecserver", nil, "CAPTURE_CODEC_KEYS (or CAPTURE_CODEC_KEYS_FILE) is not set"},
+		{"codecserver", []string{"CAPTURE_CODEC_KEYS=k1:" + strings.Repeat("A", 43) + "=", "CODEC_SERVER_TOKEN=short"}, "CODEC_SERVER_TOKEN: want at least 16 characters"},
 	}
 	pub := filepath.Join(dir, "antom.pem")
 	sim := alipaytest.NewServer(alipaytest.Config{})
@@ -66,6 +68,9 @@ func TestProcessesRefuseBadConfiguration(t *testing.T) {
 		env  []string
 		want string
 	}{"webhook", []string{"ALIPAY_CLIENT_ID=C", "ALIPAY_PUBLIC_KEY_FILE=" + pub, "WEBHOOK_PPROF_LISTEN=0.0.0.0:6060"}, "must be a loopback address"})
+	if code, out := runStarter(t, []string{"CAPTURE_CODEC_KEYS=k1:AAAA"}, "status", "P1"); code == 0 || !strings.Contains(out, `CAPTURE_CODEC_KEYS: key "k1": 3 bytes, want 32`) {
+		t.Errorf("starter with a malformed codec key: exit %d, %q", code, out)
+	}
 	for _, tt := range tests {
 		code, out := runOnce(t, tt.name, tt.env...)
 		if code == 0 || !strings.Contains(out, tt.want) {

@@ -32,7 +32,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binDir = dir
-	cmd := exec.Command("go", "build", "-o", dir+"/", "../worker", "../webhook", "../simulator", "../starter")
+	cmd := exec.Command("go", "build", "-o", dir+"/", "../worker", "../webhook", "../simulator", "../starter", "../codecserver")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building the binaries:", err)

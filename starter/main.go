@@ -102,7 +102,7 @@ func dial(ctx context.Context) (capture.Client, func(), error) {
 	if err != nil {
 		return capture.Client{}, nil, fmt.Errorf("TEMPORAL_ADDRESS %q: cannot reach Temporal: %w", s.Temporal.Address, err)
 	}
-	return capture.Client{Temporal: c, TaskQueue: s.TaskQueue}, c.Close, nil
+	return capture.Client{Temporal: c, TaskQueue: s.TaskQueue, DataConverter: opts.DataConverter}, c.Close, nil
 }
 
 type dialer func(ctx context.Context) (capture.Client, func(), error)

@@ -72,7 +72,7 @@ func run(log *slog.Logger) error {
 		return err
 	}
 
-	cc := capture.Client{Temporal: c, TaskQueue: s.TaskQueue}
+	cc := capture.Client{Temporal: c, TaskQueue: s.TaskQueue, DataConverter: opts.DataConverter}
 	// Any worker may run the census workflow; each exports its latest census.
 	acts.TakeCensus = func(ctx context.Context) (workflows.CensusSnapshot, error) {
 		cs, err := cc.Census(ctx, time.Now(), 24*time.Hour)

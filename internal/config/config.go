@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/log"
 
 	"github.com/capturekit/alipay-capture/alipay"
+	"github.com/capturekit/alipay-capture/codec"
 )
 
 // Temporal is how a process reaches Temporal.
@@ -25,6 +26,9 @@ type Temporal struct {
 	TLSKeyFile  string `envconfig:"TEMPORAL_TLS_KEY_FILE" desc:"client key for mTLS"`
 	TLSCAFile   string `envconfig:"TEMPORAL_TLS_CA_FILE" desc:"CA certificate(s) that signed the server's certificate, for a cluster with a private CA; implies TLS"`
 	APIKey      string `envconfig:"TEMPORAL_API_KEY" desc:"API key (e.g. Temporal Cloud); implies TLS"`
+	// Payload encryption (package codec): the same keys in every process and service.
+	CodecKeys     string `envconfig:"CAPTURE_CODEC_KEYS" desc:"payload encryption keys, id:base64 of 32 bytes, comma-separated; the first encrypts, all decrypt; empty: payloads are not encrypted"`
+	CodecKeysFile string `envconfig:"CAPTURE_CODEC_KEYS_FILE" desc:"file holding CAPTURE_CODEC_KEYS"`
 }
 
 // ClientOptions returns client options for t, logging through logger.
@@ -57,6 +61,11 @@ func (t Temporal) ClientOptions(logger *slog.Logger) (client.Options, error) {
 		}
 		o.ConnectionOptions.TLS.RootCAs = pool
 	}
+	keys, err := codec.Load(t.CodecKeys, t.CodecKeysFile)
+	if err != nil {
+		return o, err
+	}
+	keys.Apply(&o)
 	if t.APIKey != "" {
 		o.Credentials = client.NewAPIKeyStaticCredentials(t.APIKey)
 		if o.ConnectionOptions.TLS == nil {

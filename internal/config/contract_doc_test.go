@@ -26,7 +26,7 @@ func TestEnvironmentDocumented(t *testing.T) {
 			}
 		}
 	}
-	for _, c := range []any{Worker{}, Webhook{}, Starter{}, Simulator{}} {
+	for _, c := range []any{Worker{}, Webhook{}, Starter{}, Simulator{}, CodecServer{}} {
 		walk(reflect.TypeOf(c))
 	}
 	if len(names) < 30 {

@@ -101,3 +101,12 @@ func (w Worker) Events() (*events.Sender, error) {
 	}
 	return &events.Sender{URL: w.EventsURL, Secret: []byte(w.EventsSecret)}, nil
 }
+
+// CodecServer is the codec server's configuration: the payload keys, and who may use them.
+type CodecServer struct {
+	CodecKeys     string   `envconfig:"CAPTURE_CODEC_KEYS" desc:"the payload encryption keys of the deployment (id:base64,…; the first encrypts)"`
+	CodecKeysFile string   `envconfig:"CAPTURE_CODEC_KEYS_FILE" desc:"file holding CAPTURE_CODEC_KEYS"`
+	Listen        string   `envconfig:"CODEC_SERVER_LISTEN" default:"127.0.0.1:8081" desc:"listen address (POST /encode, /decode; GET /healthz)"`
+	Token         string   `envconfig:"CODEC_SERVER_TOKEN" desc:"the bearer token every request must carry (required; give it to the Web UI and temporal --codec-auth)"`
+	Origins       []string `envconfig:"CODEC_SERVER_ORIGINS" default:"http://localhost:8233" desc:"Web UI origins allowed to call it from a browser (CORS), comma-separated"`
+}

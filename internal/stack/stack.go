@@ -29,6 +29,7 @@ import (
 	"github.com/capturekit/alipay-capture/alipay"
 	"github.com/capturekit/alipay-capture/alipay/alipaytest"
 	"github.com/capturekit/alipay-capture/capture"
+	"github.com/capturekit/alipay-capture/codec"
 	"github.com/capturekit/alipay-capture/internal/temporaltest"
 )
 
@@ -61,8 +62,11 @@ type Options struct {
 	NoWorker    bool    // do not start the worker process (StartWorker starts it later)
 	WorkerEnv   []string
 	WebhookEnv  []string
-	SimEnv      []string  // extra simulator environment, e.g. SIM_NOTIFY_DROP_RATE
-	Output      io.Writer // children's output, prefixed with their names; default os.Stderr
+	SimEnv      []string // extra simulator environment, e.g. SIM_NOTIFY_DROP_RATE
+	// CodecKeys, if set, encrypts every payload (CAPTURE_CODEC_KEYS of package codec): the
+	// processes and the stack's own client use them.
+	CodecKeys string
+	Output    io.Writer // children's output, prefixed with their names; default os.Stderr
 	// LogFile, if set, receives the children's output directly (no prefixes, no copying through
 	// this process), for benchmarks: a child never waits on this process to write a log line.
 	LogFile  *os.File
@@ -190,10 +194,15 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	} else if err := s.startDevServer(ctx, dir, s.CLI); err != nil {
 		return nil, err
 	}
+	keys, err := codec.Load(o.CodecKeys, "")
+	if err != nil {
+		return nil, err
+	}
+	keys.Apply(&clientOpts)
 	if s.tc, err = client.Dial(clientOpts); err != nil {
 		return nil, err
 	}
-	s.Capture = capture.Client{Temporal: s.tc}
+	s.Capture = capture.Client{Temporal: s.tc, DataConverter: clientOpts.DataConverter}
 	s.temporalEnv = temporalEnv
 
 	s.SimURL, s.WebhookURL, s.MetricsURL = "http://"+o.SimAddr, "http://"+o.WebhookAddr, "http://"+o.MetricsAddr+"/metrics"
@@ -205,6 +214,10 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	registry, err := s.writeRegistry(dir)
 	if err != nil {
 		return nil, err
+	}
+	if o.CodecKeys != "" {
+		temporalEnv = append(slices.Clip(temporalEnv), "CAPTURE_CODEC_KEYS="+o.CodecKeys)
+		s.temporalEnv = temporalEnv
 	}
 	common := append(temporalEnv, "ALIPAY_CLIENT_ID="+ClientID,
 		"ALIPAY_PUBLIC_KEY_FILE="+filepath.Join(s.KeyDir, "antom_public_key.pem"), "ALIPAY_MERCHANTS_FILE="+registry)

@@ -4,6 +4,23 @@ package main
 // packages whose tests must fail with it, and the truth it breaks. When a bug is fixed, add the
 // bug here as a mutant, with the test that catches it (docs/testing.md).
 var mutants = []mutant{
+	// Payload encryption.
+	{
+		name: "codec-encrypts-with-the-oldest-key",
+		file: "codec/codec.go",
+		from: `	k := ks[0]`,
+		to:   `	k := ks[len(ks)-1]`,
+		pkgs: []string{"./codec/"},
+		why:  "a rotation never takes effect: new payloads stay under the key being retired",
+	},
+	{
+		name: "codec-server-without-token",
+		file: "codec/server.go",
+		from: `		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {`,
+		to:   `		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) == 2 {`,
+		pkgs: []string{"./codec/"},
+		why:  "anyone who reaches the codec server decrypts every capture",
+	},
 	// Inputs from any language; the census keeps what it knows.
 	{
 		name: "malformed-input-fails-the-task",
@@ -456,7 +473,7 @@ var mutants = []mutant{
 	{
 		name: "notify-type-label-unbounded",
 		file: "webhook/receiver/metrics.go",
-		from: `	return "other"`,
+		from: `	return otherNotifyType`,
 		to:   `	return t`,
 		pkgs: []string{"./webhook/receiver/"},
 		why:  "every invented notifyType grows /metrics for good",
