@@ -125,6 +125,36 @@ func TestCodecHidesPayloads(t *testing.T) {
 	if err != nil || stat.State != workflows.StateCaptured || stat.OrderID != "ORDER-"+pids[0] || stat.Captured != usd10 {
 		t.Errorf("status with the codec: %+v, %v", stat, err)
 	}
+	// Rotation: key B added and made first still reads what A wrote; B alone names A's key id.
+	rawB := make([]byte, 32)
+	if _, err := rand.Read(rawB); err != nil {
+		t.Fatal(err)
+	}
+	keyB := "test-2:" + base64.StdEncoding.EncodeToString(rawB)
+	for _, tt := range []struct {
+		keys string
+		ok   bool
+	}{{keyB + "," + keys, true}, {keyB, false}} {
+		ks, err := codec.Load(tt.keys, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := client.Options{HostPort: st.HostPort}
+		ks.Apply(&o)
+		c, err := client.Dial(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := capture.Client{Temporal: c, DataConverter: o.DataConverter}.Status(ctx, pids[0])
+		c.Close()
+		switch {
+		case tt.ok && (err != nil || got.State != workflows.StateCaptured):
+			t.Errorf("keys %v: %+v, %v", ks.IDs(), got, err)
+		case !tt.ok && (err == nil || !strings.Contains(err.Error(), `"test-1"`)):
+			t.Errorf("keys %v: %v, want an error naming key test-1", ks.IDs(), err)
+		}
+	}
+
 	withKeys := st.TemporalEnv()
 	withoutKeys := slices.DeleteFunc(slices.Clone(withKeys), func(kv string) bool { return strings.HasPrefix(kv, "CAPTURE_CODEC_KEYS=") })
 	if len(withoutKeys) == len(withKeys) {

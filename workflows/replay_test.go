@@ -12,9 +12,11 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"github.com/capturekit/alipay-capture/codec"
 	"github.com/capturekit/alipay-capture/workflows"
 )
 
@@ -50,8 +52,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 	logger := log.NewStructuredLogger(slog.New(slog.DiscardHandler))
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			r := worker.NewWorkflowReplayer()
-			workflows.Register(r)
+			r := newReplayer(t, strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), "history_"), ".json"))
 			if err := r.ReplayWorkflowHistoryFromJSONFile(logger, f); err != nil {
 				t.Fatalf("replay: %v", err)
 			}
@@ -133,4 +134,41 @@ func shiftRefs(m protoreflect.Message, from int64) {
 		}
 		return true
 	})
+}
+
+// newReplayer returns a replayer of the workflows, with the payload codec of the test key
+// (testdata/codec_test_keys.txt) for the histories recorded with it (names codec_…).
+func newReplayer(t *testing.T, name string) worker.WorkflowReplayer {
+	t.Helper()
+	var opts worker.WorkflowReplayerOptions
+	if strings.HasPrefix(name, "codec_") {
+		opts.DataConverter = testCodec(t).DataConverter()
+		opts.FailureConverter = temporal.NewDefaultFailureConverter(temporal.DefaultFailureConverterOptions{DataConverter: opts.DataConverter, EncodeCommonAttributes: true})
+	}
+	r, err := worker.NewWorkflowReplayerWithOptions(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	workflows.Register(r)
+	return r
+}
+
+// testCodec returns the test key of the corpus's codec histories.
+func testCodec(t *testing.T) codec.Keys {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "codec_test_keys.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var line string
+	for _, l := range strings.Split(string(b), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			line = l
+		}
+	}
+	ks, err := codec.ParseKeys(line)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ks
 }

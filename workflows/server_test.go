@@ -15,7 +15,6 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
-	"go.temporal.io/sdk/worker"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/capturekit/alipay-capture/activities"
@@ -322,8 +321,7 @@ func replayAndRecord(t *testing.T, name string, history *historypb.History) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	replayer := worker.NewWorkflowReplayer()
-	workflows.Register(replayer)
+	replayer := newReplayer(t, name)
 	if err := replayer.ReplayWorkflowHistory(nil, fromJSON); err != nil {
 		t.Errorf("%s: replaying its own history: %v", name, err)
 	}
