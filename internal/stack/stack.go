@@ -545,7 +545,10 @@ type child struct {
 
 func (s *Stack) start(name string, env ...string) {
 	cmd := exec.Command(filepath.Join(s.bin, name))
-	cmd.Env = append(os.Environ(), env...)
+	// The children encrypt payloads only as Options.CodecKeys says, as the stack's own client
+	// does: keys in this process's environment are not theirs.
+	inherited := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "CAPTURE_CODEC_KEYS") })
+	cmd.Env = append(inherited, env...)
 	s.run(name, cmd)
 }
 
