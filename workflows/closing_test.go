@@ -2,12 +2,14 @@ package workflows_test
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -17,6 +19,7 @@ import (
 	"github.com/capturekit/alipay-capture/alipay/alipaytest"
 	"github.com/capturekit/alipay-capture/capture"
 	"github.com/capturekit/alipay-capture/events"
+	"github.com/capturekit/alipay-capture/internal/metrics"
 	"github.com/capturekit/alipay-capture/internal/temporaltest"
 	"github.com/capturekit/alipay-capture/workflows"
 )
@@ -26,7 +29,8 @@ import (
 // answered F; the run then closes in a task of its own, after handing over its events. The
 // worker is held, once, after the workflow function returned and before that task completes;
 // the notification (Antom's S for the request) is signalled then, so it arrives exactly while
-// the run closes, after the record was final.
+// the run closes, after the record was final. Temporal refuses that closing task for the new
+// signal and the worker runs it again: the close still counts once in the worker's metrics.
 func TestNotificationWhileTheRunCloses(t *testing.T) {
 	srv := temporaltest.Start(t)
 	ctx := context.Background()
@@ -40,7 +44,15 @@ func TestNotificationWhileTheRunCloses(t *testing.T) {
 	defer sink.Close()
 	const tq = "closing"
 	hold := &holdClose{closing: make(chan struct{}), proceed: make(chan struct{})}
-	w := worker.New(srv.Client, tq, worker.Options{Interceptors: []interceptor.WorkerInterceptor{hold}, DeadlockDetectionTimeout: time.Minute})
+	reg, err := metrics.New(slog.New(slog.DiscardHandler), "worker")
+	if err != nil {
+		t.Fatal(err)
+	}
+	measured, err := client.NewClientFromExisting(srv.Client, client.Options{MetricsHandler: reg.Temporal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := worker.New(measured, tq, worker.Options{Interceptors: []interceptor.WorkerInterceptor{hold}, DeadlockDetectionTimeout: time.Minute})
 	workflows.RegisterWith(w, workflows.Options{Events: true})
 	w.RegisterActivity(&activities.Activities{Antom: antom, Events: &events.Sender{URL: sink.URL, Secret: eventsSecret}})
 	if err := w.Start(); err != nil {
@@ -81,6 +93,23 @@ func TestNotificationWhileTheRunCloses(t *testing.T) {
 	if err != nil || st.State != workflows.StateCaptured || !ok || rec.State != workflows.StateCaptured || rec.Contradiction == "" {
 		t.Fatalf("closed %s (record %+v), %v: want CAPTURED, the S that arrived while the run closed recorded as a contradiction", st.State, rec, err)
 	}
+	t.Run("the close counts once", func(t *testing.T) {
+		families, err := reg.Prometheus.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		counts := map[string]float64{}
+		for _, f := range families {
+			for _, m := range f.GetMetric() {
+				counts[f.GetName()] += m.GetCounter().GetValue() + float64(m.GetHistogram().GetSampleCount())
+			}
+		}
+		for _, name := range []string{workflows.MetricStarted, workflows.MetricFinished, workflows.MetricResultCodes, workflows.MetricTimeToResult} {
+			if counts[name] != 1 {
+				t.Errorf("%s = %v, want 1", name, counts[name])
+			}
+		}
+	})
 }
 
 // holdClose holds the first capture run, once, between its workflow function's return and the

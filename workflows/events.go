@@ -36,11 +36,14 @@ const eventsIdle = 60 * 24 * time.Hour
 type Options struct {
 	// Events: captures started on this worker send capture events (EVENTS_URL is set).
 	Events bool
+
+	counted *runSet
 }
 
 // RegisterWith registers CaptureWorkflow (with o), ReconcileWorkflow, EventsWorkflow and
 // CensusWorkflow under their type names (and the one-shot census of earlier releases).
 func RegisterWith(r worker.WorkflowRegistry, o Options) {
+	o.counted = newRunSet()
 	r.RegisterWorkflowWithOptions(func(ctx workflow.Context, in CaptureInput) (*Result, error) {
 		return captureWorkflow(ctx, in, o)
 	}, workflow.RegisterOptions{Name: WorkflowType})

@@ -27,7 +27,9 @@ func captureWorkflow(ctx workflow.Context, in CaptureInput, o Options) (*Result,
 	if err := w.setup(ctx); err != nil {
 		return nil, err
 	}
-	w.metrics.Counter(MetricStarted).Inc(1)
+	if countOnce(ctx, o.counted, "start") {
+		w.metrics.Counter(MetricStarted).Inc(1)
+	}
 	return w.finish(ctx, w.run(ctx))
 }
 
@@ -37,6 +39,7 @@ type captureRun struct {
 	merchant string
 	log      log.Logger
 	metrics  client.MetricsHandler
+	counted  *runSet // the runs whose start and close this worker counted
 	notes    workflow.ReceiveChannel
 	l        *ledger
 	base     Status    // the fields not derived from the ledger
@@ -69,6 +72,7 @@ func newCaptureRun(ctx workflow.Context, in CaptureInput, o Options) *captureRun
 		metrics:  workflow.GetMetricsHandler(ctx).WithTags(map[string]string{LabelMerchant: merchant}),
 		notes:    workflow.GetSignalChannel(ctx, SignalNotifyCapture),
 		l:        newLedger(in),
+		counted:  o.counted,
 		base:     Status{PaymentID: in.PaymentID, Merchant: merchant, OrderID: in.OrderID, Policy: in.Policy},
 	}
 	w.ev.workerSends = o.Events
@@ -188,11 +192,12 @@ func (w *captureRun) finish(ctx workflow.Context, err error) (*Result, error) {
 		}
 	}
 	st = w.status()
-	// Replay-safe: the SDK emits workflow metrics only when the code runs for the first time.
-	tagged := w.metrics.WithTags(map[string]string{LabelOutcome: string(st.State), LabelResolvedBy: st.ResolvedBy, LabelCode: st.ResultCode})
-	tagged.Counter(MetricFinished).Inc(1)
-	tagged.Counter(MetricResultCodes).Inc(1)
-	tagged.Timer(MetricTimeToResult).Record(workflow.Now(ctx).Sub(workflow.GetInfo(ctx).WorkflowStartTime))
+	if countOnce(ctx, w.counted, "finish") {
+		tagged := w.metrics.WithTags(map[string]string{LabelOutcome: string(st.State), LabelResolvedBy: st.ResolvedBy, LabelCode: st.ResultCode})
+		tagged.Counter(MetricFinished).Inc(1)
+		tagged.Counter(MetricResultCodes).Inc(1)
+		tagged.Timer(MetricTimeToResult).Record(workflow.Now(ctx).Sub(workflow.GetInfo(ctx).WorkflowStartTime))
+	}
 	if cancelled {
 		return nil, err
 	}

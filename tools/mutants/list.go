@@ -43,7 +43,15 @@ var mutants = []mutant{
 		pkgs: []string{"./workflows/"},
 		why:  "one failed census makes every worker export an empty census (no captures at risk) instead of the last one, whose age raises CaptureCensusFailing",
 	},
-	// Metrics the alerts read: a first event must be counted, and a gauge must say 0.
+	// Metrics the alerts read: a first event must be counted, once, and a gauge must say 0.
+	{
+		name: "close-counted-again-when-its-task-is-refused",
+		file: "workflows/counted.go",
+		from: `	seen, _ := s.ContainsOrAdd(run.ID+"/"+run.RunID+"/"+step, struct{}{})`,
+		to:   `	seen := run.ID == "never"`,
+		pkgs: []string{"./workflows/"},
+		why:  "a notification arriving while a capture closes makes Temporal refuse the closing task; run again, it counts the capture twice or more: the success ratio and the money lapsed are wrong",
+	},
 	{
 		name: "finished-series-born-at-first-capture",
 		file: "internal/metrics/metrics.go",
