@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/rsa"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,6 +30,7 @@ import (
 	"github.com/capturekit/alipay-capture/alipay"
 	"github.com/capturekit/alipay-capture/alipay/alipaytest"
 	"github.com/capturekit/alipay-capture/capture"
+	"github.com/capturekit/alipay-capture/codec"
 	"github.com/capturekit/alipay-capture/internal/stack"
 	"github.com/capturekit/alipay-capture/workflows"
 )
@@ -35,6 +38,7 @@ import (
 const (
 	bareQueue    = "bench-bare"
 	captureQueue = "bench-capture"
+	codecQueue   = "bench-capture-codec" // the same, with every payload encrypted
 )
 
 var usd10 = alipay.Amount{Currency: "USD", Value: "1000"}
@@ -53,6 +57,7 @@ type bench struct {
 	o        options
 	tc       client.Client
 	cc       capture.Client
+	encCC    capture.Client // cc with CAPTURE_CODEC_KEYS, on its own worker (codecQueue)
 	antomKey *rsa.PrivateKey
 	workers  []worker.Worker
 	pprofURL string // the receiver's /debug/pprof/ base
@@ -92,7 +97,23 @@ func newBench(ctx context.Context, st *stack.Stack, o options) (*bench, error) {
 	capt := worker.New(b.tc, captureQueue, workerOptions(o))
 	workflows.Register(capt)
 	capt.RegisterActivity(&activities.Activities{Antom: antom})
-	for _, w := range []worker.Worker{bare, capt} {
+	raw := make([]byte, 32)
+	_, _ = rand.Read(raw)
+	keys, err := codec.ParseKeys("bench-1:" + base64.StdEncoding.EncodeToString(raw))
+	if err != nil {
+		return nil, err
+	}
+	var co client.Options
+	keys.Apply(&co)
+	enc, err := client.NewClientFromExisting(b.tc, co)
+	if err != nil {
+		return nil, err
+	}
+	b.encCC = capture.Client{Temporal: enc, TaskQueue: codecQueue, DataConverter: co.DataConverter}
+	encWorker := worker.New(enc, codecQueue, workerOptions(o))
+	workflows.Register(encWorker)
+	encWorker.RegisterActivity(&activities.Activities{Antom: antom})
+	for _, w := range []worker.Worker{bare, capt, encWorker} {
 		if err := w.Start(); err != nil {
 			return nil, err
 		}
@@ -125,14 +146,16 @@ func (b *bench) authorize(ctx context.Context, n int, sc alipaytest.Scenario) ([
 
 type throughputResult struct {
 	bare, capture float64
+	encrypted     float64 // the capture's rate with CAPTURE_CODEC_KEYS; 0 if not measured
 	// p50 and p99 of the time from a capture's start to its CAPTURED outcome, over the measured
 	// halves.
 	p50, p99 time.Duration
 }
 
-// throughput runs n bare workflows and then n S-path captures, each started and awaited with
-// the same concurrency, and returns completions per second. A small warm-up of each comes first.
-func (b *bench) throughput(ctx context.Context) (throughputResult, error) {
+// throughput runs n bare workflows and then n S-path captures (and, withCodec, n more with every
+// payload encrypted), each started and awaited with the same concurrency, and returns
+// completions per second. A small warm-up of each comes first.
+func (b *bench) throughput(ctx context.Context, withCodec bool) (throughputResult, error) {
 	var r throughputResult
 	runBare := func(n int) (float64, error) {
 		start := time.Now()
@@ -151,7 +174,7 @@ func (b *bench) throughput(ctx context.Context) (throughputResult, error) {
 		return float64(n) / time.Since(start).Seconds(), err
 	}
 	var latencies []time.Duration
-	runCapture := func(n int) (float64, error) {
+	runCapture := func(cc capture.Client, n int) (float64, error) {
 		ids, err := b.authorize(ctx, n, alipaytest.Scenario{NoNotify: true})
 		if err != nil {
 			return 0, err
@@ -163,10 +186,10 @@ func (b *bench) throughput(ctx context.Context) (throughputResult, error) {
 		for i, id := range ids {
 			g.Go(func() error {
 				began := time.Now()
-				if _, err := b.cc.Start(gctx, workflows.CaptureInput{PaymentID: id, Amount: usd10, AuthorizedAt: time.Now()}); err != nil {
+				if _, err := cc.Start(gctx, workflows.CaptureInput{PaymentID: id, Amount: usd10, AuthorizedAt: time.Now()}); err != nil {
 					return err
 				}
-				res, err := b.cc.Wait(gctx, id)
+				res, err := cc.Wait(gctx, id)
 				if err == nil && res.State != workflows.StateCaptured {
 					err = fmt.Errorf("capture %s ended %s", id, res.State)
 				}
@@ -182,12 +205,18 @@ func (b *bench) throughput(ctx context.Context) (throughputResult, error) {
 	if _, err := runBare(warm); err != nil {
 		return r, err
 	}
-	if _, err := runCapture(warm); err != nil {
+	if _, err := runCapture(b.cc, warm); err != nil {
 		return r, err
 	}
+	if withCodec {
+		if _, err := runCapture(b.encCC, warm); err != nil {
+			return r, err
+		}
+	}
 	latencies = nil
-	// Alternate halves, bare first then capture, twice, so that neither gets the quieter moment.
-	var bareTime, captureTime float64
+	// Alternate halves, bare first then capture (then encrypted), twice, so that none gets the
+	// quieter moment. The latencies are the plain captures'.
+	var bareTime, captureTime, encTime float64
 	half := b.o.n / 2
 	for round := 0; round < 2; round++ {
 		rate, err := runBare(half)
@@ -195,12 +224,23 @@ func (b *bench) throughput(ctx context.Context) (throughputResult, error) {
 			return r, err
 		}
 		bareTime += float64(half) / rate
-		if rate, err = runCapture(half); err != nil {
+		if rate, err = runCapture(b.cc, half); err != nil {
 			return r, err
 		}
 		captureTime += float64(half) / rate
+		if withCodec {
+			plain := latencies
+			if rate, err = runCapture(b.encCC, half); err != nil {
+				return r, err
+			}
+			latencies = plain
+			encTime += float64(half) / rate
+		}
 	}
 	r.bare, r.capture = float64(2*half)/bareTime, float64(2*half)/captureTime
+	if withCodec {
+		r.encrypted = float64(2*half) / encTime
+	}
 	r.p50, r.p99 = percentile(latencies, 50), percentile(latencies, 99)
 	return r, nil
 }

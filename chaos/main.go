@@ -66,7 +66,7 @@ func main() {
 	flag.StringVar(&o.dir, "dir", ".chaos", "working folder: each run gets a subfolder with its binaries, keys, Temporal database and process log")
 	flag.StringVar(&o.out, "out", "", "also write the report to this file (e.g. CHAOS.md)")
 	flag.Usage = func() {
-		fmt.Fprintf(os.Stderr, "Usage: go run ./chaos [flags]\n\nRuns payments of every scenario through worker kills, a Temporal restart, a webhook kill and lost\nnotifications, then audits every capture against Antom's ledger. Exit 1 on any contradiction.\n\nFlags:\n")
+		fmt.Fprintf(os.Stderr, "Usage: go run ./chaos [flags]\n\nRuns payments of every scenario through worker kills, a Temporal restart, a webhook kill and lost\nnotifications, then audits every capture against Antom's ledger. Exit 1 on any contradiction.\nWith CAPTURE_CODEC_KEYS (or CAPTURE_CODEC_KEYS_FILE) set, every payload is encrypted.\n\nFlags:\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -106,7 +106,10 @@ func run(ctx context.Context, o options) (int, error) {
 		return 0, err
 	}
 	defer logFile.Close()
+	// With CAPTURE_CODEC_KEYS (or _FILE) in its environment, the audit runs with every payload
+	// encrypted, as a deployment with the codec would.
 	st, err := stack.Start(ctx, stack.Options{Dir: dir, Output: logFile, LogFile: logFile, Progress: say, TimeScale: t.scale,
+		CodecKeys: os.Getenv("CAPTURE_CODEC_KEYS"), CodecKeysFile: os.Getenv("CAPTURE_CODEC_KEYS_FILE"),
 		SimEnv: []string{fmt.Sprintf("SIM_NOTIFY_DROP_RATE=%g", o.dropRate), fmt.Sprintf("SIM_NOTIFY_DELAY_RATE=%g", o.delayRate), "SIM_NOTIFY_DELAY=20s"}})
 	if err != nil {
 		return 0, err
@@ -178,7 +181,7 @@ func run(ctx context.Context, o options) (int, error) {
 	}
 	found := audit(payments, ledger, reconciled)
 	rep := report{opts: o, timing: t, started: loadStart, loadEnd: loadEnd, ended: time.Now(), payments: payments, ledger: ledger,
-		faults: faults.entries(), contradictions: found, reconciled: len(reconciled)}
+		faults: faults.entries(), contradictions: found, reconciled: len(reconciled), encrypted: st.Capture.DataConverter != nil}
 	text := rep.String()
 	fmt.Print(text)
 	if o.out != "" {

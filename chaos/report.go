@@ -22,6 +22,7 @@ type report struct {
 	faults                  []faultEntry
 	contradictions          []contradiction
 	reconciled              int
+	encrypted               bool // every payload encrypted (CAPTURE_CODEC_KEYS)
 }
 
 var outcomeColumns = []workflows.State{workflows.StateCaptured, workflows.StateFailed, workflows.StateExpired,
@@ -67,6 +68,9 @@ func (r report) String() string {
 	p("| | |")
 	p("|---|---|")
 	p("| payments | %d |", len(r.payments))
+	if r.encrypted {
+		p("| payloads | encrypted (`CAPTURE_CODEC_KEYS`) |")
+	}
 	p("| duration | %v (starts over %v, then until every capture closed) |", r.ended.Sub(r.started).Round(time.Second), load.Round(time.Second))
 	p("| compressed week | authorization window %v; policy inquiries %v, margin %v, call timeout %v, resolveWithin %v; simulator time scale %g |",
 		r.timing.window, r.timing.policy().InquirySchedule, r.timing.policy().DeadlineMargin, r.timing.callLimit, r.timing.policy().ResolveWithin, r.timing.scale)

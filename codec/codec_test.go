@@ -107,16 +107,17 @@ func TestMalformedKeys(t *testing.T) {
 	}
 }
 
-// TestServer: the codec server decodes for a caller with the token, refuses one without, and
-// answers the Web UI's CORS preflight.
+// TestServer: the codec server decodes for a caller with the token (in the Authorization header,
+// or as the endpoint's first path segment), refuses one without, and answers the Web UI's CORS
+// preflight.
 func TestServer(t *testing.T) {
 	ks := mustKeys(t, newKey(t, "k1"))
 	srv := httptest.NewServer(codec.Server(ks, "s3cret", []string{"http://localhost:8233"}))
 	defer srv.Close()
 	p, _ := ks.DataConverter().ToPayload(capture{PaymentID: "P1"})
 	body, _ := json.Marshal(map[string]any{"payloads": []any{json.RawMessage(protoJSON(t, p))}})
-	post := func(auth string) *http.Response {
-		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/decode", bytes.NewReader(body))
+	post := func(auth string, path ...string) *http.Response {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+strings.Join(path, "")+"/decode", bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Origin", "http://localhost:8233")
 		if auth != "" {
@@ -142,6 +143,14 @@ func TestServer(t *testing.T) {
 	for _, auth := range []string{"", "Bearer wrong"} {
 		if resp := post(auth); resp.StatusCode != http.StatusUnauthorized {
 			t.Errorf("Authorization %q: %d, want 401", auth, resp.StatusCode)
+		}
+	}
+	if resp := post("", "/s3cret"); resp.StatusCode != http.StatusOK {
+		t.Errorf("the token as the endpoint's path: %d, want 200", resp.StatusCode)
+	}
+	for _, path := range []string{"/wrong", "/x/s3cret", "/s3cre"} {
+		if resp := post("", path); resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("endpoint path %q: %d, want 401", path, resp.StatusCode)
 		}
 	}
 	req, _ := http.NewRequest(http.MethodOptions, srv.URL+"/decode", nil)

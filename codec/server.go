@@ -11,12 +11,16 @@ import (
 
 // Server returns the remote codec HTTP protocol Temporal documents (POST /encode and /decode of
 // a JSON {"payloads": […]}) over ks, for the Web UI and the temporal CLI (--codec-endpoint).
-// Every request must carry "Authorization: Bearer <token>", else 401; browsers of origins may
-// call it (CORS, with credentials: the UI sends the header it is configured with), and their
-// preflight requests are answered without the token.
+//
+// Every request must carry the token, else 401: as "Authorization: Bearer <token>" (the CLI's
+// --codec-auth, or a Web UI that forwards credentials), or as the endpoint's first path segment,
+// POST /<token>/decode, for a Web UI without a login of its own, which sends no credential (its
+// codec endpoint is then http://host:port/<token>, a secret like the token). Browsers of origins
+// may call it (CORS, with credentials), and their preflight requests are answered without the
+// token.
 func Server(ks Keys, token string, origins []string) http.Handler {
 	codec := converter.NewPayloadCodecHTTPHandler(ks)
-	want := []byte("Bearer " + token)
+	bearer, path := []byte("Bearer "+token), []byte(token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if o := r.Header.Get("Origin"); o != "" && slices.Contains(origins, o) {
 			w.Header().Set("Access-Control-Allow-Origin", o)
@@ -33,9 +37,12 @@ func Server(ks Keys, token string, origins []string) http.Handler {
 			http.NotFound(w, r)
 			return
 		}
-		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+		first, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+		byHeader := subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), bearer) == 1
+		byPath := subtle.ConstantTimeCompare([]byte(first), path) == 1
+		if !byHeader && !byPath {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="alipay-capture codec"`)
-			http.Error(w, "the codec server needs Authorization: Bearer <CODEC_SERVER_TOKEN>", http.StatusUnauthorized)
+			http.Error(w, "the codec server needs Authorization: Bearer <CODEC_SERVER_TOKEN>, or the token as the endpoint's first path segment", http.StatusUnauthorized)
 			return
 		}
 		codec.ServeHTTP(w, r)

@@ -29,11 +29,7 @@ import (
 // payment id, amount or order id in any payload, memo or failure of their raw histories (read
 // without the codec); with the codec, the status query and starter status read it all.
 func TestCodecHidesPayloads(t *testing.T) {
-	raw := make([]byte, 32)
-	if _, err := rand.Read(raw); err != nil {
-		t.Fatal(err)
-	}
-	keys := "test-1:" + base64.StdEncoding.EncodeToString(raw)
+	keys := testCodecKeys(t)
 	out := &syncBuffer{}
 	st, err := stack.Start(context.Background(), stack.Options{Dir: t.TempDir(), TimeScale: 0.001, Output: out, CodecKeys: keys})
 	if err != nil {
@@ -168,6 +164,16 @@ func TestCodecHidesPayloads(t *testing.T) {
 	if code, text := runStarter(t, withoutKeys, "status", pids[1]); code == 0 {
 		t.Errorf("starter status without the codec read an encrypted status:\n%s", text)
 	}
+}
+
+// testCodecKeys returns CAPTURE_CODEC_KEYS with one fresh key, "test-1".
+func testCodecKeys(t *testing.T) string {
+	t.Helper()
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		t.Fatal(err)
+	}
+	return "test-1:" + base64.StdEncoding.EncodeToString(raw)
 }
 
 // runStarter runs the starter binary with env (and nothing else of the test's environment that

@@ -4,12 +4,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/capturekit/alipay-capture/alipay"
 	"github.com/capturekit/alipay-capture/alipay/alipaytest"
@@ -29,19 +27,6 @@ func TestTypeScriptCaller(t *testing.T) {
 	if tq == "" {
 		tq = workflows.DefaultTaskQueue
 	}
-	job, _ := json.Marshal(map[string]any{"address": s.HostPort, "taskQueue": tq, "paymentId": pid, "amount": usd10, "key": "SHIP-1"})
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "node", "capture.mjs", string(job))
-	cmd.Dir = node
-	out, err := cmd.Output()
-	if err != nil {
-		var stderr []byte
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = ee.Stderr
-		}
-		t.Fatalf("the TypeScript caller: %v\n%s\n%s", err, out, stderr)
-	}
 	var got struct {
 		Replies    []workflows.CaptureReply `json:"replies"`
 		Closed     workflows.Status         `json:"closed"`
@@ -52,9 +37,7 @@ func TestTypeScriptCaller(t *testing.T) {
 		} `json:"afterClose"`
 		RequestID string `json:"requestId"`
 	}
-	if err := json.Unmarshal(out, &got); err != nil {
-		t.Fatalf("%v: %s", err, out)
-	}
+	runScript(t, node, "capture.mjs", map[string]any{"address": s.HostPort, "taskQueue": tq, "paymentId": pid, "amount": usd10, "key": "SHIP-1"}, &got)
 	want := workflows.CaptureRequestID(pid, "SHIP-1")
 	if got.RequestID != want {
 		t.Errorf("request id in JavaScript %s, in Go %s", got.RequestID, want)
@@ -145,28 +128,14 @@ func TestTypeScriptOrderService(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	job, _ := json.Marshal(map[string]any{"address": s.HostPort, "paymentId": split.PaymentID, "unshippedPaymentId": unshipped.PaymentID, "currency": "USD"})
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "node", filepath.Join("dist", "order-service.js"), string(job))
-	cmd.Dir = node
-	out, err := cmd.Output()
-	if err != nil {
-		var stderr []byte
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = ee.Stderr
-		}
-		t.Fatalf("order-service.ts: %v\n%s\n%s", err, out, stderr)
-	}
 	var got struct {
 		First, Again, Second workflows.CaptureReply
 		Midway, Closed       workflows.Status
 		AfterClose           workflows.CaptureRecord
 		Cancelled            workflows.Status
 	}
-	if err := json.Unmarshal(out, &got); err != nil {
-		t.Fatalf("%v: %s", err, out)
-	}
+	runScript(t, node, filepath.Join("dist", "order-service.js"),
+		map[string]any{"address": s.HostPort, "paymentId": split.PaymentID, "unshippedPaymentId": unshipped.PaymentID, "currency": "USD"}, &got)
 	ship1 := workflows.CaptureRequestID(split.PaymentID, "SHIP-1")
 	if got.First.CaptureRequestID != ship1 || got.First.State != workflows.StateCaptured || got.First.Duplicate {
 		t.Errorf("first shipment %+v", got.First)

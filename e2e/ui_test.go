@@ -15,6 +15,7 @@ import (
 
 	"github.com/capturekit/alipay-capture/alipay"
 	"github.com/capturekit/alipay-capture/alipay/alipaytest"
+	"github.com/capturekit/alipay-capture/codec"
 	"github.com/capturekit/alipay-capture/internal/stack"
 	"github.com/capturekit/alipay-capture/workflows"
 )
@@ -35,6 +36,45 @@ func chromiumBinary(t *testing.T) string {
 	return ""
 }
 
+// runScript runs the Node.js script in dir with job as its one argument (JSON), for at most 3
+// minutes, and decodes the JSON it prints into out.
+func runScript(t *testing.T, dir, script string, job, out any) {
+	t.Helper()
+	arg, err := json.Marshal(job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", script, string(arg))
+	cmd.Dir = dir
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	res, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s\n%s", script, err, res, stderr.String())
+	}
+	if err := json.Unmarshal(res, out); err != nil {
+		t.Fatalf("%s printed what is not its JSON (%v): %s", script, err, res)
+	}
+}
+
+// startUIStack starts the local stack with a Web UI on a free port (and CodecKeys, if given).
+func startUIStack(t *testing.T, codecKeys string) *stack.Stack {
+	t.Helper()
+	out := &syncBuffer{}
+	addr := freeAddr(t)
+	var uiPort int
+	fmt.Sscanf(addr[strings.LastIndex(addr, ":")+1:], "%d", &uiPort)
+	st, err := stack.Start(context.Background(), stack.Options{Dir: t.TempDir(), UIPort: uiPort, TimeScale: 0.001, Output: out,
+		WorkerEnv: []string{"WORKER_CENSUS_INTERVAL=1s"}, CodecKeys: codecKeys})
+	if err != nil {
+		t.Fatalf("start the system: %v\n%s", err, tail(out.String(), 4000))
+	}
+	t.Cleanup(st.Stop)
+	return st
+}
+
 // TestWebUIShowsCaptures opens the local stack's Web UI in headless Chromium with the view of
 // docs/operations.md (the captures' query, the three columns): the list shows the captures with CaptureStatus,
 // AlipayPaymentId and AlipayMerchant, the default list is not filled by the census, and a
@@ -46,16 +86,7 @@ func TestWebUIShowsCaptures(t *testing.T) {
 	browser := chromiumBinary(t)
 	scripts := npmPackage(t, "ui", "playwright-core", "package.json", "package-lock.json", "screenshots.mjs")
 	ctx := context.Background()
-	out := &syncBuffer{}
-	addr := freeAddr(t)
-	var uiPort int
-	fmt.Sscanf(addr[strings.LastIndex(addr, ":")+1:], "%d", &uiPort)
-	st, err := stack.Start(ctx, stack.Options{Dir: t.TempDir(), UIPort: uiPort, TimeScale: 0.001, Output: out,
-		WorkerEnv: []string{"WORKER_CENSUS_INTERVAL=1s"}})
-	if err != nil {
-		t.Fatalf("start the system: %v\n%s", err, tail(out.String(), 4000))
-	}
-	defer st.Stop()
+	st := startUIStack(t, "")
 
 	var pids []string
 	start := func(a alipaytest.Authorization, merchant string, wait bool) {
@@ -84,22 +115,9 @@ func TestWebUIShowsCaptures(t *testing.T) {
 		t.Fatal(err)
 	}
 	shots := t.TempDir()
-	job, _ := json.Marshal(map[string]any{"ui": st.UIURL, "chromium": browser, "out": shots, "paymentIds": pids,
-		"workflowId": workflows.WorkflowID(pids[0]), "runId": desc.GetWorkflowExecutionInfo().GetExecution().GetRunId()})
-	cmd := exec.Command("node", "screenshots.mjs", string(job))
-	cmd.Dir = scripts
-	res, err := cmd.Output()
-	if err != nil {
-		var stderr []byte
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = ee.Stderr
-		}
-		t.Fatalf("screenshots.mjs: %v\n%s\n%s", err, res, stderr)
-	}
 	var got struct{ Header, Rows, DefaultRows, WorkflowPage string }
-	if err := json.Unmarshal(res, &got); err != nil {
-		t.Fatalf("%v: %s", err, res)
-	}
+	runScript(t, scripts, "screenshots.mjs", map[string]any{"ui": st.UIURL, "chromium": browser, "out": shots, "paymentIds": pids,
+		"workflowId": workflows.WorkflowID(pids[0]), "runId": desc.GetWorkflowExecutionInfo().GetExecution().GetRunId()}, &got)
 	for _, col := range []string{workflows.SearchAttrStatus, workflows.SearchAttrPaymentID, workflows.SearchAttrMerchant} {
 		if !strings.Contains(got.Header, col) {
 			t.Errorf("the list's columns lack %s: %q", col, got.Header)
@@ -128,5 +146,47 @@ func TestWebUIShowsCaptures(t *testing.T) {
 				t.Error(err)
 			}
 		}
+	}
+}
+
+// TestWebUIDecryptsThroughTheCodecServer: on the local stack with payload encryption, where
+// Temporal stores only ciphertext (TestCodecHidesPayloads), the Web UI shows a capture's input
+// and final status decrypted, through the codec server the stack points it at.
+func TestWebUIDecryptsThroughTheCodecServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the local stack and a browser")
+	}
+	browser := chromiumBinary(t)
+	scripts := npmPackage(t, "ui", "playwright-core", "package.json", "package-lock.json", "decoded.mjs")
+	ctx := context.Background()
+	st := startUIStack(t, testCodecKeys(t))
+	p, err := st.Authorize(ctx, alipaytest.Authorization{Amount: usd10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := input(p.PaymentID, time.Hour)
+	in.OrderID = "ORDER-" + p.PaymentID
+	if _, err := st.Capture.Start(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := st.Capture.Wait(ctx, p.PaymentID); err != nil || res.State != workflows.StateCaptured {
+		t.Fatalf("%+v, %v", res, err)
+	}
+	desc, err := st.Temporal().DescribeWorkflowExecution(ctx, workflows.WorkflowID(p.PaymentID), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Found      bool
+		CodecCalls []int
+		Text       string
+	}
+	runScript(t, scripts, "decoded.mjs", map[string]any{"ui": st.UIURL, "chromium": browser, "out": t.TempDir(),
+		"workflowId": workflows.WorkflowID(p.PaymentID), "runId": desc.GetWorkflowExecutionInfo().GetExecution().GetRunId(), "expect": in.OrderID}, &got)
+	if !got.Found || !strings.Contains(got.Text, `"state": "CAPTURED"`) || strings.Contains(got.Text, codec.Encoding) {
+		t.Errorf("the capture's page does not show its input and status decrypted:\n%s", tail(got.Text, 3000))
+	}
+	if len(got.CodecCalls) == 0 || slices.ContainsFunc(got.CodecCalls, func(c int) bool { return c != 200 }) {
+		t.Errorf("the UI's calls to the codec server answered %v, want 200s", got.CodecCalls)
 	}
 }

@@ -5,15 +5,21 @@
 // authorization never shipped and voided at its cut-off, a shipment racing the authorization's
 // start) so that each can be seen in the UI. It keeps running until Ctrl-C. Nothing talks to a real Antom host.
 //
+// With --codec, every payload is encrypted, and the Web UI decrypts them through the codec
+// server the stack runs beside it.
+//
 // With --postgres, Temporal runs as users deploy it instead: temporal-server 1.29.1 on
 // PostgreSQL with SQL visibility, and the Web UI server compose runs; no Docker needed.
 //
 //	go run ./localstack
+//	go run ./localstack --codec
 //	go run ./localstack --postgres [postgres://user[:password]@host:port/db]
 package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -37,7 +43,7 @@ type options struct {
 	dir                               string
 	temporalPort, uiPort              int
 	simAddr, webhookAddr, metricsAddr string
-	once                              bool
+	once, codec                       bool
 	postgres                          postgresFlag
 }
 
@@ -66,6 +72,7 @@ func main() {
 	flag.StringVar(&o.simAddr, "simulator", "127.0.0.1:8090", "Antom simulator listen address")
 	flag.StringVar(&o.webhookAddr, "webhook", "127.0.0.1:8080", "webhook receiver listen address")
 	flag.StringVar(&o.metricsAddr, "worker-metrics", "127.0.0.1:9090", "worker /metrics listen address")
+	flag.BoolVar(&o.codec, "codec", false, "encrypt every payload (CAPTURE_CODEC_KEYS, a key made once and kept in --dir/codec-keys) and run the codec server, through which the Web UI and the CLI of .localstack/env decrypt them")
 	flag.BoolVar(&o.once, "once", false, "run the demo, print the outcomes and exit (non-zero if one is not as expected)")
 	flag.Var(&o.postgres, "postgres", "run Temporal as deployed: temporal-server on PostgreSQL (URL default $"+temporaltest.EnvPostgres+", else "+temporaltest.DefaultPostgres+"); its data is kept in database "+postgresDB+" (with --once: fresh databases, dropped at exit)")
 	flag.Usage = func() {
@@ -78,6 +85,9 @@ starts one demo capture per path. Ctrl-C stops everything.
 Temporal is the dev server (SQLite in --dir), or with --postgres temporal-server 1.29.1 on
 PostgreSQL with SQL visibility and the Web UI server, as docker-compose.yml runs them, built
 once into the user cache by scripts/temporal-server.
+
+With --codec, every payload is encrypted (AES-256-GCM, a key kept in --dir/codec-keys) and the
+codec server runs beside the UI, which shows the captures decrypted; Temporal stores ciphertext.
 
 Flags:
 `)
@@ -112,6 +122,13 @@ func run(ctx context.Context, o options) error {
 		SimAddr: o.simAddr, WebhookAddr: o.webhookAddr, MetricsAddr: o.metricsAddr,
 		Progress: say,
 	}
+	if o.codec {
+		keys, err := localCodecKeys(o.dir)
+		if err != nil {
+			return err
+		}
+		so.CodecKeys = keys
+	}
 	if o.postgres.set {
 		so.Postgres = &temporaltest.ClusterOptions{Postgres: o.postgres.url, Database: postgresDB}
 		if o.once {
@@ -142,6 +159,10 @@ func run(ctx context.Context, o options) error {
 		return nil
 	}
 	say("running: Temporal %s (HTTP API %s), UI %s, simulator %s, webhook %s/alipay/notify, worker metrics %s", st.HostPort, st.HTTPURL, st.UIURL, st.SimURL, st.WebhookURL, st.MetricsURL)
+	if st.CodecURL != "" {
+		say("payloads are encrypted (the key: %s): the Web UI and temporal decrypt them through the codec server %s", filepath.Join(o.dir, "codec-keys"), st.CodecURL)
+		say("  the raw history, as Temporal stores it:  env -u TEMPORAL_CODEC_ENDPOINT temporal workflow show -w capture/<paymentId>")
+	}
 	say("in a second terminal: source %s   (starter and temporal on PATH, TEMPORAL_ADDRESS, the Antom simulator's keys)", envFile)
 	say("  a payment at the simulator:  curl -s -X POST $SIM_URL/admin/payments -d '{\"paymentId\":\"MY-1\",\"amount\":{\"currency\":\"USD\",\"value\":\"1000\"}}'")
 	say("  capture it:                  starter capture --payment-id MY-1 --amount 10.00 --currency USD --wait")
@@ -154,6 +175,26 @@ func run(ctx context.Context, o options) error {
 	}
 	say("stopping...")
 	return nil
+}
+
+// localCodecKeys returns the local stack's payload key, "local-1:<base64>", made the first time
+// and kept in dir/codec-keys, so that a later run still reads the captures of an earlier one.
+func localCodecKeys(dir string) (string, error) {
+	path := filepath.Join(dir, "codec-keys")
+	if b, err := os.ReadFile(path); err == nil {
+		return strings.TrimSpace(string(b)), nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return "", err
+	}
+	keys := "local-1:" + base64.StdEncoding.EncodeToString(key)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	return keys, os.WriteFile(path, []byte(keys+"\n"), 0o600)
 }
 
 // writeShellEnv writes env as a file of shell exports in dir ("env") and returns its path. PATH

@@ -107,6 +107,6 @@ type CodecServer struct {
 	CodecKeys     string   `envconfig:"CAPTURE_CODEC_KEYS" desc:"the payload encryption keys of the deployment (id:base64,…; the first encrypts)"`
 	CodecKeysFile string   `envconfig:"CAPTURE_CODEC_KEYS_FILE" desc:"file holding CAPTURE_CODEC_KEYS"`
 	Listen        string   `envconfig:"CODEC_SERVER_LISTEN" default:"127.0.0.1:8081" desc:"listen address (POST /encode, /decode; GET /healthz)"`
-	Token         string   `envconfig:"CODEC_SERVER_TOKEN" desc:"the bearer token every request must carry (required; give it to the Web UI and temporal --codec-auth)"`
+	Token         string   `envconfig:"CODEC_SERVER_TOKEN" desc:"the token every request must carry (required): Authorization: Bearer <token> (temporal --codec-auth), or as the endpoint's first path segment, http://host:port/<token>, for a Web UI without a login"`
 	Origins       []string `envconfig:"CODEC_SERVER_ORIGINS" default:"http://localhost:8233" desc:"Web UI origins allowed to call it from a browser (CORS), comma-separated"`
 }

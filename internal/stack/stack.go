@@ -5,6 +5,8 @@ package stack
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/hex"
 	"context"
 	"encoding/json"
 	"errors"
@@ -63,9 +65,11 @@ type Options struct {
 	WorkerEnv   []string
 	WebhookEnv  []string
 	SimEnv      []string // extra simulator environment, e.g. SIM_NOTIFY_DROP_RATE
-	// CodecKeys, if set, encrypts every payload (CAPTURE_CODEC_KEYS of package codec): the
-	// processes and the stack's own client use them.
-	CodecKeys string
+	// CodecKeys (or the file CodecKeysFile names), if set, encrypts every payload
+	// (CAPTURE_CODEC_KEYS and CAPTURE_CODEC_KEYS_FILE of package codec): the processes and the
+	// stack's own client use them. With a Web UI, the stack also runs the codec server and
+	// points the UI at it, so that the UI shows payloads decrypted.
+	CodecKeys, CodecKeysFile string
 	Output    io.Writer // children's output, prefixed with their names; default os.Stderr
 	// LogFile, if set, receives the children's output directly (no prefixes, no copying through
 	// this process), for benchmarks: a child never waits on this process to write a log line.
@@ -83,6 +87,9 @@ type Stack struct {
 	HTTPURL     string // Temporal's HTTP API (dev server only)
 	KeyDir      string
 	CLI         string // the Temporal CLI the stack built (scripts/temporal-cli)
+	// CodecURL is the codec server's base URL (with CodecKeys and a Web UI); CodecToken its
+	// bearer token. The UI's endpoint is CodecURL + "/" + CodecToken.
+	CodecURL, CodecToken string
 	Capture     capture.Client
 	dev         *testsuite.DevServer
 	devOpts     testsuite.DevServerOptions
@@ -161,13 +168,37 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		return nil, fmt.Errorf("building the Temporal CLI: %w", err)
 	}
 	s.CLI = strings.TrimSpace(string(out))
-	o.Progress("building worker, webhook, simulator and starter...")
-	build := exec.CommandContext(ctx, "go", "build", "-o", s.bin+"/", "./worker", "./webhook", "./simulator", "./starter")
+	o.Progress("building worker, webhook, simulator, starter and codecserver...")
+	build := exec.CommandContext(ctx, "go", "build", "-o", s.bin+"/", "./worker", "./webhook", "./simulator", "./starter", "./codecserver")
 	build.Dir, build.Stdout, build.Stderr = root, o.Output, o.Output
 	if err := build.Run(); err != nil {
 		return nil, fmt.Errorf("go build: %w", err)
 	}
 
+	keys, err := codec.Load(o.CodecKeys, o.CodecKeysFile)
+	if err != nil {
+		return nil, err
+	}
+	var codecEnv []string // the children's keys
+	switch {
+	case o.CodecKeys != "":
+		codecEnv = []string{"CAPTURE_CODEC_KEYS=" + o.CodecKeys}
+	case o.CodecKeysFile != "":
+		file, err := filepath.Abs(o.CodecKeysFile)
+		if err != nil {
+			return nil, err
+		}
+		codecEnv = []string{"CAPTURE_CODEC_KEYS_FILE=" + file}
+	}
+	if len(keys) > 0 && o.UIPort != 0 {
+		a, err := freeAddr()
+		if err != nil {
+			return nil, err
+		}
+		token := make([]byte, 16)
+		_, _ = rand.Read(token)
+		s.CodecURL, s.CodecToken = "http://"+a, hex.EncodeToString(token)
+	}
 	s.HostPort = fmt.Sprintf("127.0.0.1:%d", o.TemporalPort)
 	temporalEnv := []string{"TEMPORAL_ADDRESS=" + s.HostPort}
 	clientOpts := client.Options{HostPort: s.HostPort, Logger: log.NewStructuredLogger(slog.New(slog.DiscardHandler))}
@@ -194,10 +225,6 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	} else if err := s.startDevServer(ctx, dir, s.CLI); err != nil {
 		return nil, err
 	}
-	keys, err := codec.Load(o.CodecKeys, "")
-	if err != nil {
-		return nil, err
-	}
 	keys.Apply(&clientOpts)
 	if s.tc, err = client.Dial(clientOpts); err != nil {
 		return nil, err
@@ -215,8 +242,16 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if o.CodecKeys != "" {
-		temporalEnv = append(slices.Clip(temporalEnv), "CAPTURE_CODEC_KEYS="+o.CodecKeys)
+	if s.CodecURL != "" {
+		ui := s.UIURL[strings.LastIndex(s.UIURL, ":"):]
+		s.start("codecserver", append(slices.Clone(codecEnv), "CODEC_SERVER_LISTEN="+strings.TrimPrefix(s.CodecURL, "http://"),
+			"CODEC_SERVER_TOKEN="+s.CodecToken, "CODEC_SERVER_ORIGINS=http://localhost"+ui+",http://127.0.0.1"+ui)...)
+		if err := waitHealthy(ctx, s.CodecURL+"/healthz"); err != nil {
+			return nil, err
+		}
+	}
+	if len(codecEnv) > 0 {
+		temporalEnv = append(slices.Clip(temporalEnv), codecEnv...)
 		s.temporalEnv = temporalEnv
 	}
 	common := append(temporalEnv, "ALIPAY_CLIENT_ID="+ClientID,
@@ -243,6 +278,9 @@ func (s *Stack) ShellEnv() []string {
 	env = slices.DeleteFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "WORKER_") })
 	if s.HTTPURL != "" {
 		env = append(env, "TEMPORAL_HTTP="+s.HTTPURL)
+	}
+	if s.CodecURL != "" { // read by the temporal CLI, as --codec-endpoint and --codec-auth
+		env = append(env, "TEMPORAL_CODEC_ENDPOINT="+s.CodecURL, "TEMPORAL_CODEC_AUTH=Bearer "+s.CodecToken)
 	}
 	return append(env, "SIM_URL="+s.SimURL, "PATH="+s.bin+string(os.PathListSeparator)+filepath.Dir(s.CLI)+string(os.PathListSeparator)+"$PATH")
 }
@@ -290,6 +328,9 @@ func (s *Stack) startDevServer(ctx context.Context, dir, cli string) error {
 		s.HTTPURL = "http://" + a
 	}
 	dev.ExtraArgs = []string{"--http-port", s.HTTPURL[strings.LastIndex(s.HTTPURL, ":")+1:]}
+	if s.CodecURL != "" {
+		dev.ExtraArgs = append(dev.ExtraArgs, "--ui-codec-endpoint", s.CodecURL+"/"+s.CodecToken)
+	}
 	o.Progress("starting Temporal on %s (HTTP API %s)...", s.HostPort, s.HTTPURL)
 	s.devOpts = dev
 	return s.StartTemporal(ctx)
@@ -307,6 +348,9 @@ func (s *Stack) startUI(ctx context.Context, dir string) error {
 		return err
 	}
 	cfg := fmt.Sprintf("temporalGrpcAddress: %q\nhost: 127.0.0.1\nport: %d\nenableUi: true\ndefaultNamespace: default\n", s.HostPort, s.opts.UIPort)
+	if s.CodecURL != "" {
+		cfg += fmt.Sprintf("codec:\n  endpoint: %q\n", s.CodecURL+"/"+s.CodecToken)
+	}
 	if c := s.cluster.Certs; c != nil {
 		cfg += fmt.Sprintf("tls:\n  caFile: %q\n  certFile: %q\n  keyFile: %q\n  serverName: localhost\n", c.CA, c.ClientCert, c.ClientKey)
 	}

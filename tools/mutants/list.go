@@ -16,10 +16,18 @@ var mutants = []mutant{
 	{
 		name: "codec-server-without-token",
 		file: "codec/server.go",
-		from: `		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {`,
-		to:   `		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) == 2 {`,
+		from: `		if !byHeader && !byPath {`,
+		to:   `		if !byHeader && byPath {`,
 		pkgs: []string{"./codec/"},
 		why:  "anyone who reaches the codec server decrypts every capture",
+	},
+	{
+		name: "codec-server-path-token-any-prefix",
+		file: "codec/server.go",
+		from: `		byPath := subtle.ConstantTimeCompare([]byte(first), path) == 1`,
+		to:   `		byPath := strings.HasPrefix(string(path), first)`,
+		pkgs: []string{"./codec/"},
+		why:  "a prefix of the token, or an empty path segment, opens the codec server",
 	},
 	// Inputs from any language; the census keeps what it knows.
 	{
