@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -22,6 +23,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 	"golang.org/x/sync/errgroup"
@@ -103,7 +105,7 @@ func newBench(ctx context.Context, st *stack.Stack, o options) (*bench, error) {
 	if err != nil {
 		return nil, err
 	}
-	var co client.Options
+	co := client.Options{Logger: log.NewStructuredLogger(slog.New(slog.DiscardHandler))} // as quiet as the stack's client
 	keys.Apply(&co)
 	enc, err := client.NewClientFromExisting(b.tc, co)
 	if err != nil {

@@ -59,9 +59,16 @@ func runScript(t *testing.T, dir, script string, job, out any) {
 	}
 }
 
-// startUIStack starts the local stack with a Web UI on a free port (and CodecKeys, if given).
-func startUIStack(t *testing.T, codecKeys string) *stack.Stack {
+// startUITest prepares a test of the Web UI: it skips in -short mode, finds Chromium, installs
+// e2e/ui's packages beside script, and starts the local stack with a Web UI on a free port (and
+// codecKeys, if given).
+func startUITest(t *testing.T, script, codecKeys string) (browser, scripts string, st *stack.Stack) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("runs the local stack and a browser")
+	}
+	browser = chromiumBinary(t)
+	scripts = npmPackage(t, "ui", "playwright-core", "package.json", "package-lock.json", script)
 	out := &syncBuffer{}
 	addr := freeAddr(t)
 	var uiPort int
@@ -72,7 +79,7 @@ func startUIStack(t *testing.T, codecKeys string) *stack.Stack {
 		t.Fatalf("start the system: %v\n%s", err, tail(out.String(), 4000))
 	}
 	t.Cleanup(st.Stop)
-	return st
+	return browser, scripts, st
 }
 
 // TestWebUIShowsCaptures opens the local stack's Web UI in headless Chromium with the view of
@@ -80,13 +87,8 @@ func startUIStack(t *testing.T, codecKeys string) *stack.Stack {
 // AlipayPaymentId and AlipayMerchant, the default list is not filled by the census, and a
 // capture's page opens. It writes the screenshots; UPDATE_SCREENSHOTS=1 copies them into docs/.
 func TestWebUIShowsCaptures(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the local stack and a browser")
-	}
-	browser := chromiumBinary(t)
-	scripts := npmPackage(t, "ui", "playwright-core", "package.json", "package-lock.json", "screenshots.mjs")
+	browser, scripts, st := startUITest(t, "screenshots.mjs", "")
 	ctx := context.Background()
-	st := startUIStack(t, "")
 
 	var pids []string
 	start := func(a alipaytest.Authorization, merchant string, wait bool) {
@@ -153,13 +155,8 @@ func TestWebUIShowsCaptures(t *testing.T) {
 // Temporal stores only ciphertext (TestCodecHidesPayloads), the Web UI shows a capture's input
 // and final status decrypted, through the codec server the stack points it at.
 func TestWebUIDecryptsThroughTheCodecServer(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the local stack and a browser")
-	}
-	browser := chromiumBinary(t)
-	scripts := npmPackage(t, "ui", "playwright-core", "package.json", "package-lock.json", "decoded.mjs")
+	browser, scripts, st := startUITest(t, "decoded.mjs", testCodecKeys(t))
 	ctx := context.Background()
-	st := startUIStack(t, testCodecKeys(t))
 	p, err := st.Authorize(ctx, alipaytest.Authorization{Amount: usd10})
 	if err != nil {
 		t.Fatal(err)
