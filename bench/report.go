@@ -196,7 +196,7 @@ side-effect marker, one event more than version 2 and one Cloud action:
 | PROCESSING at the deadline (overdue), then a late S | 95 | 1 | 7 | CAPTURED by inquiry |
 | executed but answered too late, F on the resend | 24 | 2 | 1 | CAPTURED by inquiry |
 | PROCESSING past resolveWithin | 106 | 1 | 8 | UNRESOLVED by timeout |
-| split shipment: authorize, then two partial captures (Updates), the second last | 37 | 2 | 0 | CAPTURED by response |
+| split shipment: authorize, then two partial captures (Updates), the second last (three of its events for change memo-uncaptured: the version marker, the TemporalChangeVersion search attribute, the uncaptured memo) | 33–38 | 2 | 0 | CAPTURED by response |
 | authorized, never shipped: onDeadline=lapse (two warnings) | 24 | 0 | 0 | EXPIRED by deadline |
 | authorized, never shipped: onDeadline=cancel | 21 | 0 | 0 | CANCELLED by deadline |
 | authorized, never shipped: onDeadline=capture | 16 | 1 | 0 | CAPTURED by response |

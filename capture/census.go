@@ -30,8 +30,8 @@ type Census struct {
 	Overdue int
 	// NearDeadline counts running captures whose deadline is within Window.
 	NearDeadline int
-	// AtRisk sums the amounts of running captures by merchant account and currency, in minor
-	// units.
+	// AtRisk sums what running captures have not captured yet (the authorization, less what a
+	// partial capture took) by merchant account and currency, in minor units.
 	AtRisk map[Pot]*big.Int
 	// AtRiskNearDeadline sums the amounts of those within Window of their deadline.
 	AtRiskNearDeadline map[Pot]*big.Int
@@ -98,10 +98,15 @@ func (c Client) Census(ctx context.Context, now time.Time, window time.Duration)
 	}
 }
 
-// memoAmount reads the "amount" memo ("10.50 USD") that Start and the workflow write; a memo
-// that does not decode (encrypted under a key dc lacks) is an error, not a capture without one.
+// memoAmount reads what a running capture has not captured yet: the "uncaptured" memo the
+// workflow writes after a partial capture, else the "amount" memo ("10.50 USD") that Start and
+// the workflow write. A memo that does not decode (encrypted under a key dc lacks) is an
+// error, not a capture without one.
 func memoAmount(dc converter.DataConverter, fields map[string]*commonpb.Payload) (alipay.Amount, bool, error) {
-	p, ok := fields[workflows.MemoAmount]
+	p, ok := fields[workflows.MemoUncaptured]
+	if !ok {
+		p, ok = fields[workflows.MemoAmount]
+	}
 	if !ok {
 		return alipay.Amount{}, false, nil
 	}

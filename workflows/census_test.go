@@ -8,16 +8,16 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/capturekit/alipay-capture/activities"
 	"github.com/capturekit/alipay-capture/workflows"
 )
 
-// TestCensusWorkflowKeepsTheLatest: the census workflow takes a census every interval and answers
-// the latest to its query; a census that fails leaves the previous one standing, whose age
-// tells the readers.
-func TestCensusWorkflowKeepsTheLatest(t *testing.T) {
+// censusEnv returns a test environment of the census workflow whose n-th census (from 1) counts n
+// captures running at the time it is taken, or fails with fail(n); and the number taken so far.
+func censusEnv(fail func(n int) error) (*testsuite.TestWorkflowEnvironment, *int) {
 	env := newEnv()
 	env.SetStartTime(t0)
 	workflows.RegisterWith(env, workflows.Options{})
@@ -25,10 +25,23 @@ func TestCensusWorkflowKeepsTheLatest(t *testing.T) {
 	calls := 0
 	env.OnActivity(workflows.ActivityCensus, mock.Anything).Return(func(context.Context) (workflows.CensusSnapshot, error) {
 		calls++
-		if calls == 2 {
-			return workflows.CensusSnapshot{}, errors.New("visibility unavailable")
+		if err := fail(calls); err != nil {
+			return workflows.CensusSnapshot{}, err
 		}
 		return workflows.CensusSnapshot{At: env.Now(), Running: calls}, nil
+	})
+	return env, &calls
+}
+
+// TestCensusWorkflowKeepsTheLatest: the census workflow takes a census every interval and answers
+// the latest to its query; a census that fails leaves the previous one standing, whose age
+// tells the readers.
+func TestCensusWorkflowKeepsTheLatest(t *testing.T) {
+	env, _ := censusEnv(func(calls int) error {
+		if calls == 2 {
+			return errors.New("visibility unavailable")
+		}
+		return nil
 	})
 	latest := func() workflows.CensusSnapshot {
 		v, err := env.QueryWorkflow(workflows.QueryCensus)
@@ -65,15 +78,7 @@ func TestCensusWorkflowKeepsTheLatest(t *testing.T) {
 // as new with its interval and the latest census, so that the query never goes blank (how many
 // censuses a run holds is measured on a real server: TestCensusWorkflow).
 func TestCensusWorkflowContinuesAsNew(t *testing.T) {
-	env := newEnv()
-	env.SetStartTime(t0)
-	workflows.RegisterWith(env, workflows.Options{})
-	env.RegisterActivity(&activities.Activities{})
-	calls := 0
-	env.OnActivity(workflows.ActivityCensus, mock.Anything).Return(func(context.Context) (workflows.CensusSnapshot, error) {
-		calls++
-		return workflows.CensusSnapshot{At: env.Now(), Running: calls}, nil
-	})
+	env, censuses := censusEnv(func(int) error { return nil })
 	env.RegisterDelayedCallback(func() { env.SetCurrentHistoryLength(10_000) }, 50*time.Second)
 	env.ExecuteWorkflow(workflows.CensusWorkflowType, workflows.CensusInput{Every: 15 * time.Second})
 	var next *workflow.ContinueAsNewError
@@ -81,7 +86,7 @@ func TestCensusWorkflowContinuesAsNew(t *testing.T) {
 		t.Fatalf("%v, want a continue-as-new", err)
 	}
 	var in workflows.CensusInput
-	if err := converter.GetDefaultDataConverter().FromPayloads(next.Input, &in); err != nil || calls != 4 || in.Latest.Running != 4 || in.Every != 15*time.Second {
-		t.Errorf("after %d censuses the next run gets %+v (%v), want the latest census (4) and the interval", calls, in, err)
+	if err := converter.GetDefaultDataConverter().FromPayloads(next.Input, &in); err != nil || *censuses != 4 || in.Latest.Running != 4 || in.Every != 15*time.Second {
+		t.Errorf("after %d censuses the next run gets %+v (%v), want the latest census (4) and the interval", *censuses, in, err)
 	}
 }

@@ -568,4 +568,15 @@ const (
 	MemoAmount    = "amount"
 	MemoPaymentID = "paymentId"
 	MemoOrderID   = "orderId"
+	// MemoUncaptured is the authorization less what was captured ("15.00 USD"), written by the
+	// workflow once part of it is captured and the rest still may be: what the census counts
+	// at risk then, instead of MemoAmount.
+	MemoUncaptured = "uncaptured"
+)
+
+// Change ids of workflow.GetVersion: each names a change of workflow logic since release 0.1.0
+// that running histories replay without (CHANGELOG.md).
+const (
+	// changeMemoUncaptured: the workflow writes MemoUncaptured after a partial capture.
+	changeMemoUncaptured = "memo-uncaptured"
 )

@@ -55,7 +55,8 @@ func authorizeInput(partial bool) workflows.CaptureInput {
 func id(key string) string { return workflows.CaptureRequestID("PAY1", key) }
 
 // TestSplitShipment: two partial captures of one authorization, the second marked last; each
-// Update returns its capture's request id and first answer; the totals follow.
+// Update returns its capture's request id and first answer; the totals follow, and the memo
+// says what the first left uncaptured (the census counts it at risk).
 func TestSplitShipment(t *testing.T) {
 	h := newHarness(t)
 	first := h.update(time.Hour, "u1", workflows.CaptureRequest{Amount: usd4, Key: "ship-1"})
@@ -84,6 +85,15 @@ func TestSplitShipment(t *testing.T) {
 		t.Errorf("capture requests %+v", h.captureReq)
 	}
 	h.wantStatuses("PENDING", "CAPTURING", "PARTIALLY_CAPTURED", "CAPTURING", "CAPTURED")
+	var uncaptured []any
+	for _, m := range h.memos {
+		if v, ok := m[workflows.MemoUncaptured]; ok {
+			uncaptured = append(uncaptured, v)
+		}
+	}
+	if len(uncaptured) != 1 || uncaptured[0] != "6.00 USD" {
+		t.Errorf("memo %q written %v, want once, 6.00 USD", workflows.MemoUncaptured, uncaptured)
+	}
 }
 
 // TestSameKeyTwice: the same idempotency key twice returns the same capture; one is sent.

@@ -55,6 +55,17 @@ func TestCapturePathsOnRealServer(t *testing.T) {
 	srv.StartWorker(t, tq, &activities.Activities{Antom: antom})
 	cc := capture.Client{Temporal: c, TaskQueue: tq}
 
+	// splitShipment authorizes 10.00, then captures 4.00 and the last 6.00 by key.
+	splitShipment := func(in workflows.CaptureInput) (capture.Started, error) {
+		in.PartialCaptures = true
+		if _, err := cc.Authorize(ctx, in); err != nil {
+			return capture.Started{}, err
+		}
+		if _, err := cc.Capture(ctx, in, workflows.CaptureRequest{Amount: alipay.MustParseDecimal("USD", "4.00"), Key: "ship-1"}); err != nil {
+			return capture.Started{}, err
+		}
+		return cc.Capture(ctx, in, workflows.CaptureRequest{Amount: alipay.MustParseDecimal("USD", "6.00"), IsLastCapture: true, Key: "ship-2"})
+	}
 	scaled := func(d time.Duration) time.Duration { return d / 10000 }
 	var weekSchedule []time.Duration
 	for _, d := range workflows.DefaultPolicy().InquirySchedule {
@@ -153,16 +164,10 @@ func TestCapturePathsOnRealServer(t *testing.T) {
 		// The authorization's lifecycle (version 2): guarded from authorization, split shipments,
 		// and the deadline guard's three policies.
 		{name: "split_shipment", scenario: alipaytest.Scenario{NoNotify: true}, partial: true, input: now,
-			start: func(in workflows.CaptureInput) (capture.Started, error) {
-				in.PartialCaptures = true
-				if _, err := cc.Authorize(ctx, in); err != nil {
-					return capture.Started{}, err
-				}
-				if _, err := cc.Capture(ctx, in, workflows.CaptureRequest{Amount: alipay.MustParseDecimal("USD", "4.00"), Key: "ship-1"}); err != nil {
-					return capture.Started{}, err
-				}
-				return cc.Capture(ctx, in, workflows.CaptureRequest{Amount: alipay.MustParseDecimal("USD", "6.00"), IsLastCapture: true, Key: "ship-2"})
-			}, state: workflows.StateCaptured, resolvedBy: workflows.ResolvedByResponse, captureCall: 2},
+			start: splitShipment, state: workflows.StateCaptured, resolvedBy: workflows.ResolvedByResponse, captureCall: 2},
+		// The same after change memo-uncaptured: the memo says what the first shipment left.
+		{name: "split_shipment_memo_uncaptured", scenario: alipaytest.Scenario{NoNotify: true}, partial: true, input: now,
+			start: splitShipment, state: workflows.StateCaptured, resolvedBy: workflows.ResolvedByResponse, captureCall: 2},
 		// Rule 12: a notification contradicts an earlier capture of an open authorization (its F).
 		{name: "contradiction_open", scenario: alipaytest.Scenario{Result: "U", NoNotify: true}, partial: true, input: now,
 			start: func(in workflows.CaptureInput) (capture.Started, error) {

@@ -57,9 +57,10 @@ type captureRun struct {
 	warned          int  // how many of policy.warnBefore were given
 	deadlineCapture bool // the guard asked for the remainder's capture (policy.onDeadline=capture)
 
-	shown     State // the CaptureStatus written last
-	shownOnce bool  // the other search attributes and the memo were checked once
-	ev        eventStream
+	shown      State // the CaptureStatus written last
+	shownOnce  bool  // the other search attributes and the memo were checked once
+	uncaptured int64 // MemoUncaptured as written last, in minor units; 0: never written
+	ev         eventStream
 }
 
 func newCaptureRun(ctx workflow.Context, in CaptureInput, o Options) *captureRun {
@@ -270,6 +271,7 @@ func (w *captureRun) show(ctx workflow.Context) {
 			}
 		}
 	}
+	w.showUncaptured(ctx)
 	if len(updates) == 0 {
 		return
 	}
@@ -278,6 +280,24 @@ func (w *captureRun) show(ctx workflow.Context) {
 		return
 	}
 	w.shown = state
+}
+
+// showUncaptured writes MemoUncaptured while the authorization is open with part of it
+// captured, each time that part grows, so that the census counts what may still lapse, not the
+// whole authorization. Histories recorded before the change replay without it.
+func (w *captureRun) showUncaptured(ctx workflow.Context) {
+	left := w.l.units - w.l.captured()
+	if w.l.closed() || w.l.captured() == 0 || left == w.uncaptured {
+		return
+	}
+	if workflow.GetVersion(ctx, changeMemoUncaptured, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return
+	}
+	if err := workflow.UpsertMemo(ctx, map[string]any{MemoUncaptured: w.l.amount(left).String()}); err != nil {
+		w.log.Error("memo not written", "err", err)
+		return
+	}
+	w.uncaptured = left
 }
 
 func (w *captureRun) missingAttributes(ctx workflow.Context) []temporal.SearchAttributeUpdate {

@@ -48,7 +48,8 @@ type harness struct {
 	inquiryTakes, cancelTakes time.Duration
 	started                   bool // run sent the start capture: its PENDING before the Update is the test environment's
 	attrs                     map[string]any
-	memo                      map[string]any
+	memo                      map[string]any   // the last memo upserted
+	memos                     []map[string]any // every memo upserted, in order
 
 	capture func(n int, in workflows.CaptureActivityInput) (workflows.CaptureActivityResult, error)
 	inquiry func(n int) (workflows.InquiryActivityResult, error)
@@ -117,6 +118,7 @@ func newHarnessWith(t *testing.T, o workflows.Options) *harness {
 	})
 	h.env.OnUpsertMemo(mock.Anything).Return(nil).Run(func(args mock.Arguments) {
 		h.memo = args.Get(0).(map[string]any)
+		h.memos = append(h.memos, h.memo)
 	})
 	return h
 }

@@ -5,9 +5,9 @@ package stack
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -70,7 +70,7 @@ type Options struct {
 	// stack's own client use them. With a Web UI, the stack also runs the codec server and
 	// points the UI at it, so that the UI shows payloads decrypted.
 	CodecKeys, CodecKeysFile string
-	Output    io.Writer // children's output, prefixed with their names; default os.Stderr
+	Output                   io.Writer // children's output, prefixed with their names; default os.Stderr
 	// LogFile, if set, receives the children's output directly (no prefixes, no copying through
 	// this process), for benchmarks: a child never waits on this process to write a log line.
 	LogFile  *os.File
@@ -79,28 +79,28 @@ type Options struct {
 
 // Stack is the running system.
 type Stack struct {
-	HostPort    string // Temporal frontend
-	UIURL       string // empty without UI
-	SimURL      string
-	WebhookURL  string // base URL; notifications go to WebhookURL + "/alipay/notify"
-	MetricsURL  string // the worker's /metrics
-	HTTPURL     string // Temporal's HTTP API (dev server only)
-	KeyDir      string
-	CLI         string // the Temporal CLI the stack built (scripts/temporal-cli)
+	HostPort   string // Temporal frontend
+	UIURL      string // empty without UI
+	SimURL     string
+	WebhookURL string // base URL; notifications go to WebhookURL + "/alipay/notify"
+	MetricsURL string // the worker's /metrics
+	HTTPURL    string // Temporal's HTTP API (dev server only)
+	KeyDir     string
+	CLI        string // the Temporal CLI the stack built (scripts/temporal-cli)
 	// CodecURL is the codec server's base URL (with CodecKeys and a Web UI); CodecToken its
 	// bearer token. The UI's endpoint is CodecURL + "/" + CodecToken.
 	CodecURL, CodecToken string
-	Capture     capture.Client
-	dev         *testsuite.DevServer
-	devOpts     testsuite.DevServerOptions
-	cluster     *temporaltest.Cluster
-	temporalEnv []string
-	tc          client.Client
-	bin         string
-	workerEnv   []string
-	webhookEnv  []string
-	opts        Options
-	exited      chan error
+	Capture              capture.Client
+	dev                  *testsuite.DevServer
+	devOpts              testsuite.DevServerOptions
+	cluster              *temporaltest.Cluster
+	temporalEnv          []string
+	tc                   client.Client
+	bin                  string
+	workerEnv            []string
+	webhookEnv           []string
+	opts                 Options
+	exited               chan error
 
 	mu       sync.Mutex
 	procs    map[string]*child

@@ -51,6 +51,14 @@ var mutants = []mutant{
 		pkgs: []string{"./workflows/"},
 		why:  "one failed census makes every worker export an empty census (no captures at risk) instead of the last one, whose age raises CaptureCensusFailing",
 	},
+	{
+		name: "uncaptured-memo-is-the-whole-authorization",
+		file: "workflows/workflow.go",
+		from: `	left := w.l.units - w.l.captured()`,
+		to:   `	left := w.l.units`,
+		pkgs: []string{"./workflows/"},
+		why:  "after a partial capture the census still counts the whole authorization at risk: the amount-at-risk gauges and alerts overstate it",
+	},
 	// Metrics the alerts read: a first event must be counted, once, and a gauge must say 0.
 	{
 		name: "close-counted-again-when-its-task-is-refused",
