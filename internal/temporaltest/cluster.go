@@ -243,7 +243,9 @@ func serverPorts(port int) ([]int, error) {
 
 // FreeAddr returns a free loopback address for a process a test starts. Its port lies between
 // 20000 and 32000, below the kernel's ephemeral range, so that no outgoing connection of a
-// process running beside it takes the port between this check and the listen.
+// process running beside it takes the port between this check and the listen; and it is claimed
+// for this machine's test processes (claimPort), so that two of them (go test runs packages in
+// parallel) never pick the same port before one listens on it.
 func FreeAddr() (string, error) {
 	ports, err := freePorts(nil, 1)
 	if err != nil {
@@ -271,9 +273,39 @@ func freePorts(ports []int, n int) ([]int, error) {
 			continue
 		}
 		l.Close()
-		ports, taken[p] = append(ports, p), true
+		taken[p] = true
+		if !claimPort(p) {
+			continue
+		}
+		ports = append(ports, p)
 	}
 	return ports, nil
+}
+
+// portClaim is how long a claimed port stays another test process's: longer than a test run
+// keeps a port it restarts a server on.
+const portClaim = 30 * time.Minute
+
+// claimPort claims port p among this machine's test processes: a file named after it in a
+// folder they share, created exclusively. A claim older than portClaim is stale and taken over.
+func claimPort(p int) bool {
+	dir := filepath.Join(os.TempDir(), "alipay-capture-ports")
+	if err := os.MkdirAll(dir, 0o777); err != nil {
+		return true // no folder to claim in: the listen check alone
+	}
+	path := filepath.Join(dir, strconv.Itoa(p))
+	for range 2 {
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o666)
+		if err == nil {
+			f.Close()
+			return true
+		}
+		st, err := os.Stat(path)
+		if err != nil || time.Since(st.ModTime()) < portClaim || os.Remove(path) != nil {
+			return false
+		}
+	}
+	return false
 }
 
 func (c *Cluster) writeConfig(ports []int) error {
