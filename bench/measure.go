@@ -3,9 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/rsa"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -99,9 +97,7 @@ func newBench(ctx context.Context, st *stack.Stack, o options) (*bench, error) {
 	capt := worker.New(b.tc, captureQueue, workerOptions(o))
 	workflows.Register(capt)
 	capt.RegisterActivity(&activities.Activities{Antom: antom})
-	raw := make([]byte, 32)
-	_, _ = rand.Read(raw)
-	keys, err := codec.ParseKeys("bench-1:" + base64.StdEncoding.EncodeToString(raw))
+	keys, err := codec.ParseKeys(codec.NewKey("bench-1"))
 	if err != nil {
 		return nil, err
 	}
@@ -175,11 +171,11 @@ func (b *bench) throughput(ctx context.Context, withCodec bool) (throughputResul
 		err := g.Wait()
 		return float64(n) / time.Since(start).Seconds(), err
 	}
-	var latencies []time.Duration
-	runCapture := func(cc capture.Client, n int) (float64, error) {
+	var latencies []time.Duration // the plain captures'
+	runCapture := func(cc capture.Client, n int) (float64, []time.Duration, error) {
 		ids, err := b.authorize(ctx, n, alipaytest.Scenario{NoNotify: true})
 		if err != nil {
-			return 0, err
+			return 0, nil, err
 		}
 		took := make([]time.Duration, n)
 		start := time.Now()
@@ -200,24 +196,22 @@ func (b *bench) throughput(ctx context.Context, withCodec bool) (throughputResul
 			})
 		}
 		err = g.Wait()
-		latencies = append(latencies, took...)
-		return float64(n) / time.Since(start).Seconds(), err
+		return float64(n) / time.Since(start).Seconds(), took, err
 	}
 	warm := min(100, b.o.n)
 	if _, err := runBare(warm); err != nil {
 		return r, err
 	}
-	if _, err := runCapture(b.cc, warm); err != nil {
+	if _, _, err := runCapture(b.cc, warm); err != nil {
 		return r, err
 	}
 	if withCodec {
-		if _, err := runCapture(b.encCC, warm); err != nil {
+		if _, _, err := runCapture(b.encCC, warm); err != nil {
 			return r, err
 		}
 	}
-	latencies = nil
 	// Alternate halves, bare first then capture (then encrypted), twice, so that none gets the
-	// quieter moment. The latencies are the plain captures'.
+	// quieter moment.
 	var bareTime, captureTime, encTime float64
 	half := b.o.n / 2
 	for round := 0; round < 2; round++ {
@@ -226,16 +220,16 @@ func (b *bench) throughput(ctx context.Context, withCodec bool) (throughputResul
 			return r, err
 		}
 		bareTime += float64(half) / rate
-		if rate, err = runCapture(b.cc, half); err != nil {
+		rate, took, err := runCapture(b.cc, half)
+		if err != nil {
 			return r, err
 		}
 		captureTime += float64(half) / rate
+		latencies = append(latencies, took...)
 		if withCodec {
-			plain := latencies
-			if rate, err = runCapture(b.encCC, half); err != nil {
+			if rate, _, err = runCapture(b.encCC, half); err != nil {
 				return r, err
 			}
-			latencies = plain
 			encTime += float64(half) / rate
 		}
 	}

@@ -101,6 +101,14 @@ func Load(value, file string) (Keys, error) {
 	return ks, nil
 }
 
+// NewKey returns a fresh random key named id, written as CAPTURE_CODEC_KEYS takes it
+// ("id:base64" of 32 bytes from crypto/rand).
+func NewKey(id string) string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24 and later)
+	return id + ":" + base64.StdEncoding.EncodeToString(b)
+}
+
 func validID(id string) bool {
 	for _, c := range id {
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {

@@ -2,7 +2,6 @@ package codec_test
 
 import (
 	"bytes"
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -17,15 +16,6 @@ import (
 
 	"github.com/capturekit/alipay-capture/codec"
 )
-
-func newKey(t *testing.T, id string) string {
-	t.Helper()
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return id + ":" + base64.StdEncoding.EncodeToString(b)
-}
 
 func mustKeys(t *testing.T, s string) codec.Keys {
 	t.Helper()
@@ -44,7 +34,7 @@ type capture struct {
 // TestRotation: a payload written under key A reads after B is added and made first, new
 // payloads go under B, and a process with B alone fails on A's payloads naming the key id.
 func TestRotation(t *testing.T) {
-	a, b := newKey(t, "2026-11"), newKey(t, "2026-12")
+	a, b := codec.NewKey("2026-11"), codec.NewKey("2026-12")
 	onlyA, bFirst, onlyB := mustKeys(t, a), mustKeys(t, b+","+a), mustKeys(t, b)
 	in := capture{PaymentID: "2026110212345", Amount: "1000 USD"}
 	p, err := onlyA.DataConverter().ToPayload(in)
@@ -79,7 +69,7 @@ func TestRotation(t *testing.T) {
 
 // TestMalformedKeys: each mistake is named, and no key material is echoed.
 func TestMalformedKeys(t *testing.T) {
-	good := newKey(t, "k1")
+	good := codec.NewKey("k1")
 	for s, want := range map[string]string{
 		"":                "want id:base64",
 		"k1":              "want id:base64",
@@ -111,7 +101,7 @@ func TestMalformedKeys(t *testing.T) {
 // or as the endpoint's first path segment), refuses one without, and answers the Web UI's CORS
 // preflight.
 func TestServer(t *testing.T) {
-	ks := mustKeys(t, newKey(t, "k1"))
+	ks := mustKeys(t, codec.NewKey("k1"))
 	srv := httptest.NewServer(codec.Server(ks, "s3cret", []string{"http://localhost:8233"}))
 	defer srv.Close()
 	p, _ := ks.DataConverter().ToPayload(capture{PaymentID: "P1"})

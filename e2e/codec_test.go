@@ -2,8 +2,6 @@ package e2e_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"os"
@@ -29,7 +27,7 @@ import (
 // payment id, amount or order id in any payload, memo or failure of their raw histories (read
 // without the codec); with the codec, the status query and starter status read it all.
 func TestCodecHidesPayloads(t *testing.T) {
-	keys := testCodecKeys(t)
+	keys := codec.NewKey("test-1")
 	out := &syncBuffer{}
 	st, err := stack.Start(context.Background(), stack.Options{Dir: t.TempDir(), TimeScale: 0.001, Output: out, CodecKeys: keys})
 	if err != nil {
@@ -122,11 +120,7 @@ func TestCodecHidesPayloads(t *testing.T) {
 		t.Errorf("status with the codec: %+v, %v", stat, err)
 	}
 	// Rotation: key B added and made first still reads what A wrote; B alone names A's key id.
-	rawB := make([]byte, 32)
-	if _, err := rand.Read(rawB); err != nil {
-		t.Fatal(err)
-	}
-	keyB := "test-2:" + base64.StdEncoding.EncodeToString(rawB)
+	keyB := codec.NewKey("test-2")
 	for _, tt := range []struct {
 		keys string
 		ok   bool
@@ -164,16 +158,6 @@ func TestCodecHidesPayloads(t *testing.T) {
 	if code, text := runStarter(t, withoutKeys, "status", pids[1]); code == 0 {
 		t.Errorf("starter status without the codec read an encrypted status:\n%s", text)
 	}
-}
-
-// testCodecKeys returns CAPTURE_CODEC_KEYS with one fresh key, "test-1".
-func testCodecKeys(t *testing.T) string {
-	t.Helper()
-	raw := make([]byte, 32)
-	if _, err := rand.Read(raw); err != nil {
-		t.Fatal(err)
-	}
-	return "test-1:" + base64.StdEncoding.EncodeToString(raw)
 }
 
 // runStarter runs the starter binary with env (and nothing else of the test's environment that

@@ -155,7 +155,7 @@ func TestWebUIShowsCaptures(t *testing.T) {
 // Temporal stores only ciphertext (TestCodecHidesPayloads), the Web UI shows a capture's input
 // and final status decrypted, through the codec server the stack points it at.
 func TestWebUIDecryptsThroughTheCodecServer(t *testing.T) {
-	browser, scripts, st := startUITest(t, "decoded.mjs", testCodecKeys(t))
+	browser, scripts, st := startUITest(t, "decoded.mjs", codec.NewKey("test-1"))
 	ctx := context.Background()
 	p, err := st.Authorize(ctx, alipaytest.Authorization{Amount: usd10})
 	if err != nil {

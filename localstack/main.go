@@ -18,8 +18,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -34,6 +32,7 @@ import (
 	"github.com/capturekit/alipay-capture/alipay"
 	"github.com/capturekit/alipay-capture/alipay/alipaytest"
 	"github.com/capturekit/alipay-capture/capture"
+	"github.com/capturekit/alipay-capture/codec"
 	"github.com/capturekit/alipay-capture/internal/stack"
 	"github.com/capturekit/alipay-capture/internal/temporaltest"
 	"github.com/capturekit/alipay-capture/workflows"
@@ -186,11 +185,7 @@ func localCodecKeys(dir string) (string, error) {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return "", err
 	}
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		return "", err
-	}
-	keys := "local-1:" + base64.StdEncoding.EncodeToString(key)
+	keys := codec.NewKey("local-1")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}

@@ -88,7 +88,7 @@ type Stack struct {
 	KeyDir     string
 	CLI        string // the Temporal CLI the stack built (scripts/temporal-cli)
 	// CodecURL is the codec server's base URL (with CodecKeys and a Web UI); CodecToken its
-	// bearer token. The UI's endpoint is CodecURL + "/" + CodecToken.
+	// bearer token.
 	CodecURL, CodecToken string
 	Capture              capture.Client
 	dev                  *testsuite.DevServer
@@ -329,12 +329,16 @@ func (s *Stack) startDevServer(ctx context.Context, dir, cli string) error {
 	}
 	dev.ExtraArgs = []string{"--http-port", s.HTTPURL[strings.LastIndex(s.HTTPURL, ":")+1:]}
 	if s.CodecURL != "" {
-		dev.ExtraArgs = append(dev.ExtraArgs, "--ui-codec-endpoint", s.CodecURL+"/"+s.CodecToken)
+		dev.ExtraArgs = append(dev.ExtraArgs, "--ui-codec-endpoint", s.uiCodecEndpoint())
 	}
 	o.Progress("starting Temporal on %s (HTTP API %s)...", s.HostPort, s.HTTPURL)
 	s.devOpts = dev
 	return s.StartTemporal(ctx)
 }
+
+// uiCodecEndpoint is the Web UI's codec endpoint: the token in its path, since the UI without a
+// login of its own sends no credential (codec.Server).
+func (s *Stack) uiCodecEndpoint() string { return s.CodecURL + "/" + s.CodecToken }
 
 // TemporalEnv returns the configuration variables with which the stack's processes reach
 // Temporal (address, and certificates when it runs with mTLS).
@@ -349,7 +353,7 @@ func (s *Stack) startUI(ctx context.Context, dir string) error {
 	}
 	cfg := fmt.Sprintf("temporalGrpcAddress: %q\nhost: 127.0.0.1\nport: %d\nenableUi: true\ndefaultNamespace: default\n", s.HostPort, s.opts.UIPort)
 	if s.CodecURL != "" {
-		cfg += fmt.Sprintf("codec:\n  endpoint: %q\n", s.CodecURL+"/"+s.CodecToken)
+		cfg += fmt.Sprintf("codec:\n  endpoint: %q\n", s.uiCodecEndpoint())
 	}
 	if c := s.cluster.Certs; c != nil {
 		cfg += fmt.Sprintf("tls:\n  caFile: %q\n  certFile: %q\n  keyFile: %q\n  serverName: localhost\n", c.CA, c.ClientCert, c.ClientKey)
